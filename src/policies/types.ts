@@ -1,0 +1,43 @@
+/**
+ * The one policy interface. Every policy — Thompson-sampling posterior or comparison baseline —
+ * samples scores for the candidates of a decision, folds weighted outcomes, forgets, and
+ * snapshots. Context-free policies take the features and ignore the context, so nothing
+ * outside a policy branches on its kind.
+ */
+import type { Rng } from '../core/rng.js';
+import type { DecisionFeatures, OutcomeFeatures } from '../features/types.js';
+
+/** A versioned JSON snapshot of a policy's learned state. */
+export interface PolicySnapshot {
+  readonly kind: string;
+  /** Format version of `state` for this kind. */
+  readonly format: number;
+  readonly state: unknown;
+}
+
+export interface Policy {
+  readonly kind: string;
+  /**
+   * One posterior draw for the whole decision (one θ shared by all candidates), written as a
+   * score per candidate into `out` (length ≥ candidates). `temperature` scales the posterior
+   * variance of the draw (1 = the posterior itself, 0 = its mean).
+   */
+  sample(input: DecisionFeatures, rng: Rng, out: Float64Array, temperature: number): void;
+  /** Posterior mean score and posterior standard deviation of the score, per candidate. */
+  summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void;
+  /**
+   * Fold one outcome: reward `reward` with weight `weight`. A negative weight retracts an
+   * outcome folded earlier with the same features, reward and |weight| (exact for conjugate
+   * sufficient statistics).
+   */
+  update(x: OutcomeFeatures, reward: number, weight: number): void;
+  /**
+   * Forgetting: pull every sufficient statistic toward the prior,
+   * `stat ← γ·stat + (1 − γ)·prior`, with γ in (0, 1].
+   */
+  decay(gamma: number): void;
+  /** Learned state as JSON (numbers only, no typed arrays). */
+  snapshot(): PolicySnapshot;
+  /** A short human/JSON summary of the posterior (e.g. top items' means), for the model API. */
+  describe(): Record<string, unknown>;
+}
