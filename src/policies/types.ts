@@ -18,6 +18,12 @@ export interface PolicySnapshot {
 export interface Policy {
   readonly kind: string;
   /**
+   * True when every draw's scores are i.i.d. and continuous across candidates whatever was
+   * learned (e.g. `uniform`): the selection is then a uniformly random permutation and the
+   * propensities have a closed form.
+   */
+  readonly exchangeable?: boolean;
+  /**
    * One posterior draw for the whole decision (one θ shared by all candidates), written as a
    * score per candidate into `out` (length ≥ candidates). `temperature` scales the posterior
    * variance of the draw (1 = the posterior itself, 0 = its mean).

@@ -1,0 +1,181 @@
+/**
+ * The model registry: hosts many models by id over one store. Creating or reconfiguring a model
+ * bumps its version. What a reconfiguration does to learned state:
+ * - policy, features, forgetting or fatigue-as-features changed → a fresh posterior, rebuilt by
+ *   replaying the whole learning log with the new config (logged outcomes keep their rewards and
+ *   weights);
+ * - anything else (budget, feedback semantics for what comes next, limits, slots, seed) → the
+ *   posterior is kept.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Store, BudgetTotals } from '../storage/types.js';
+import { parseModelConfig, type ModelConfig } from './config.js';
+import { LiubaiError } from './errors.js';
+import { Model, type FeedbackEvent, type FeedbackResult, type RankRequest, type RankResponse } from './model.js';
+
+export interface EngineOptions {
+  readonly store: Store;
+  readonly clock?: () => number;
+  readonly newEventId?: () => string;
+  readonly snapshotEvery?: number;
+}
+
+/** What `GET /v1/models/{id}` reports. */
+export interface ModelView {
+  readonly modelId: string;
+  readonly version: number;
+  readonly config: ModelConfig;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly posterior: Record<string, unknown>;
+  readonly budget: {
+    readonly allowedShare: number;
+    readonly allTime: BudgetTotals & { readonly exploredShare: number };
+    readonly lastHour: BudgetTotals & { readonly exploredShare: number };
+    readonly lastDay: BudgetTotals & { readonly exploredShare: number };
+  };
+}
+
+const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Validate a model id. @throws LiubaiError INVALID_REQUEST */
+export function checkModelId(modelId: string): void {
+  if (!MODEL_ID.test(modelId)) {
+    throw new LiubaiError('INVALID_REQUEST', 'modelId must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}', [
+      { path: ['modelId'], message: 'invalid' },
+    ]);
+  }
+}
+
+/** Hosts models by id; the in-process API that the server and the simulations call. */
+export class Engine {
+  readonly store: Store;
+  readonly clock: () => number;
+  private readonly newEventId: () => string;
+  private readonly snapshotEvery: number;
+  private readonly models = new Map<string, Model>();
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.clock = options.clock ?? (() => Date.now());
+    this.newEventId = options.newEventId ?? (() => randomUUID());
+    this.snapshotEvery = options.snapshotEvery ?? 1000;
+    for (const record of this.store.listModels()) {
+      this.models.set(record.modelId, this.build(record.modelId, record.version, parseModelConfig(record.config)));
+    }
+  }
+
+  private build(modelId: string, version: number, config: ModelConfig): Model {
+    return new Model(modelId, version, config, {
+      store: this.store,
+      clock: this.clock,
+      newEventId: this.newEventId,
+      snapshotEvery: this.snapshotEvery,
+    });
+  }
+
+  /**
+   * Create a model, or reconfigure it (version + 1).
+   * @throws LiubaiError INVALID_REQUEST (model id), INVALID_CONFIG naming every bad field
+   */
+  putModel(modelId: string, configInput: unknown): { model: Model; created: boolean } {
+    checkModelId(modelId);
+    const config = parseModelConfig(configInput);
+    const before = this.store.getModel(modelId);
+    const now = this.clock();
+    const version = (before?.version ?? 0) + 1;
+    // Build first (a replay may fail): the store changes only when the new model exists.
+    const model = this.build(modelId, version, config);
+    this.store.transaction(() =>
+      this.store.putModel({ modelId, version, config, createdAt: before?.createdAt ?? now, updatedAt: now }),
+    );
+    this.models.set(modelId, model);
+    return { model, created: before === undefined };
+  }
+
+  /** @throws LiubaiError UNKNOWN_MODEL */
+  model(modelId: string): Model {
+    const m = this.models.get(modelId);
+    if (!m) throw new LiubaiError('UNKNOWN_MODEL', `no model ${JSON.stringify(modelId)}`, [{ path: ['modelId'], message: 'unknown' }]);
+    return m;
+  }
+
+  has(modelId: string): boolean {
+    return this.models.has(modelId);
+  }
+
+  modelIds(): string[] {
+    return [...this.models.keys()].sort();
+  }
+
+  /** Delete a model and everything logged for it. @throws LiubaiError UNKNOWN_MODEL */
+  deleteModel(modelId: string): void {
+    this.model(modelId);
+    this.store.transaction(() => this.store.deleteModel(modelId));
+    this.models.delete(modelId);
+  }
+
+  rank(modelId: string, request: RankRequest): RankResponse {
+    return this.model(modelId).rank(request);
+  }
+
+  feedback(modelId: string, event: FeedbackEvent): FeedbackResult {
+    return this.model(modelId).feedback(event);
+  }
+
+  /** Several feedback events, in order, in one transaction; one bad event rejects the batch. */
+  feedbackBatch(modelId: string, events: readonly FeedbackEvent[]): { accepted: number; duplicates: number; outcomes: number } {
+    const results = this.model(modelId).feedbackMany(events);
+    let accepted = 0;
+    let outcomes = 0;
+    for (const r of results) {
+      if (r.accepted) accepted++;
+      outcomes += r.outcomes;
+    }
+    return { accepted, duplicates: results.length - accepted, outcomes };
+  }
+
+  expose(modelId: string, eventId: string): boolean {
+    return this.model(modelId).expose(eventId);
+  }
+
+  /** Close due reward windows of every model. */
+  tick(now: number = this.clock()): number {
+    let n = 0;
+    for (const m of this.models.values()) n += m.tick(now);
+    return n;
+  }
+
+  /** Snapshot every model's posterior. */
+  snapshotAll(): void {
+    for (const m of this.models.values()) this.store.transaction(() => m.snapshot());
+  }
+
+  /** Config, posterior summary and the budget ledger of a model. */
+  view(modelId: string): ModelView {
+    const m = this.model(modelId);
+    const record = this.store.getModel(modelId)!;
+    const now = this.clock();
+    const withShare = (t: BudgetTotals) => ({ ...t, exploredShare: t.slots > 0 ? t.explored / t.slots : 0 });
+    return {
+      modelId,
+      version: m.version,
+      config: m.config,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+      posterior: m.describePosterior(),
+      budget: {
+        allowedShare: m.config.budget.share,
+        allTime: withShare(this.store.budgetTotals(modelId)),
+        lastHour: withShare(this.store.budgetTotals(modelId, { since: now - 3_600_000 })),
+        lastDay: withShare(this.store.budgetTotals(modelId, { since: now - 86_400_000 })),
+      },
+    };
+  }
+
+  /** Budget spent by one user (per-user ledger). */
+  userBudget(modelId: string, userId: string, since?: number): BudgetTotals {
+    this.model(modelId);
+    return this.store.budgetTotals(modelId, { userId, ...(since !== undefined ? { since } : {}) });
+  }
+}

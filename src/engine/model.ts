@@ -1,0 +1,676 @@
+/**
+ * One model's rank → feedback → learn loop. A model is a versioned config plus a policy (the
+ * posterior), a featurizer, the exploration budget and the fatigue memory; its posterior is a
+ * pure function of the config and the ordered learning log (snapshot + replay reproduces it
+ * bit for bit).
+ *
+ * Every operation validates first, then writes all of its records in one store transaction, and
+ * only then folds outcomes into the in-memory posterior: a failed write never changes state.
+ */
+import { createRng, decisionSeed, type Rng } from '../core/rng.js';
+import { createFeaturizer, FeatureError, type Featurizer } from '../features/index.js';
+import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures } from '../features/types.js';
+import { fatigueAt, fatigueKey, foldFatigue, type FatigueState } from '../feedback/fatigue.js';
+import { resolveFeedback, silenceOutcome, type FeedbackSemantics } from '../feedback/resolve.js';
+import { estimatePropensities } from '../policies/explore/propensity.js';
+import { selectSlate, type SelectionInput, type SelectionParams } from '../policies/explore/select.js';
+import { availableTokens, refillBucket, takeTokens, type BucketState } from '../policies/explore/token-bucket.js';
+import { createPolicy } from '../policies/registry.js';
+import type { Policy, PolicySnapshot } from '../policies/types.js';
+import {
+  StoreConflict,
+  type DecisionRecord,
+  type FeedbackKind,
+  type LedgerEntry,
+  type LoggedCandidate,
+  type NewOutcome,
+  type OpenImpression,
+  type OutcomeRecord,
+  type SlateEntry,
+  type Store,
+} from '../storage/types.js';
+import { posteriorKey, type ModelConfig } from './config.js';
+import { LiubaiError } from './errors.js';
+
+/** What a model needs from its surroundings. */
+export interface ModelDeps {
+  readonly store: Store;
+  /** Milliseconds since the epoch; the only source of time. */
+  readonly clock: () => number;
+  /** A fresh unique eventId (server: random UUIDs; simulations: a seeded counter). */
+  readonly newEventId: () => string;
+  /** Save a snapshot every this many folded log entries (default 1000; 0 = never). */
+  readonly snapshotEvery?: number;
+}
+
+export interface RankRequest {
+  readonly context: NamespacedFeatures;
+  readonly candidates: readonly Candidate[];
+  readonly slots?: number;
+  readonly userId?: string;
+  readonly eventId?: string;
+  readonly deferExposure?: boolean;
+}
+
+export interface RankedItem {
+  readonly id: string;
+  readonly position: number;
+  readonly propensity: number;
+  readonly slatePropensity: number;
+  readonly explored: boolean;
+}
+
+export interface RankResponse {
+  readonly eventId: string;
+  readonly modelVersion: number;
+  readonly posteriorSeq: number;
+  readonly slate: readonly RankedItem[];
+}
+
+export interface FeedbackEvent {
+  readonly eventId: string;
+  readonly itemId: string;
+  readonly kind: FeedbackKind;
+  readonly value?: number;
+  /** Client time of the feedback (ms); defaults to now. Used for records and fatigue only. */
+  readonly at?: number;
+}
+
+export interface FeedbackResult {
+  /** false when the same (eventId, itemId, kind) was received before: nothing changed. */
+  readonly accepted: boolean;
+  /** Learning-log entries written (retraction and/or new outcome). */
+  readonly outcomes: number;
+}
+
+/** Per-user state kept between calls. */
+interface UserRecord {
+  readonly fatigue: FatigueState;
+  readonly bucket: BucketState | null;
+  readonly recentGroups: readonly string[];
+}
+
+const EMPTY_USER: UserRecord = { fatigue: {}, bucket: null, recentGroups: [] };
+
+/** Snapshot state of a model's posterior. */
+interface PosteriorState {
+  readonly policy: PolicySnapshot;
+  readonly ordinals: number;
+}
+
+/** Counters for metrics. */
+export interface ModelCounters {
+  decisions: number;
+  explored: number;
+  slots: number;
+  outcomes: Record<string, number>;
+  retractions: number;
+}
+
+function isUserRecord(v: unknown): v is UserRecord {
+  return typeof v === 'object' && v !== null && 'fatigue' in v && 'recentGroups' in v;
+}
+
+/** One model: config, posterior, budget, fatigue, learning log. */
+export class Model {
+  readonly modelId: string;
+  readonly version: number;
+  readonly config: ModelConfig;
+  private readonly deps: ModelDeps;
+  private readonly featurizer: Featurizer;
+  private policy: Policy;
+  private readonly semantics: FeedbackSemantics;
+  /** Last learning-log seq folded into the posterior. */
+  private foldedSeq = 0;
+  /** Outcomes (not retractions) folded so far: the ordinal of the next outcome. */
+  private ordinals = 0;
+  private sinceSnapshot = 0;
+  private readonly decayGamma: number | null;
+  private readonly decayEvery: number;
+  private readonly halfLifeMs: number;
+  readonly counters: ModelCounters = { decisions: 0, explored: 0, slots: 0, outcomes: {}, retractions: 0 };
+
+  /**
+   * Build a model and bring its posterior up to date: the latest snapshot for this config (if any)
+   * plus a replay of the learning log after it.
+   */
+  constructor(modelId: string, version: number, config: ModelConfig, deps: ModelDeps) {
+    this.modelId = modelId;
+    this.version = version;
+    this.config = config;
+    this.deps = deps;
+    this.featurizer = createFeaturizer(config.features);
+    this.semantics = config.feedback;
+    const half = config.decay.halfLifeOutcomes;
+    this.decayGamma = half === null ? null : Math.pow(2, -1 / half);
+    this.decayEvery = config.decay.every ?? (half === null ? 1 : Math.max(1, Math.round(half / 100)));
+    this.halfLifeMs = config.fatigue.halfLifeSeconds * 1000;
+    this.policy = createPolicy(config.policy);
+    this.recover();
+  }
+
+  /** The learning-log position of the current posterior. */
+  get posteriorSeq(): number {
+    return this.foldedSeq;
+  }
+
+  /** The policy's summary of the posterior. */
+  describePosterior(): Record<string, unknown> {
+    return { ...this.policy.describe(), kind: this.policy.kind, foldedSeq: this.foldedSeq, outcomes: this.ordinals };
+  }
+
+  // ───────────────────────────── rank ─────────────────────────────
+
+  /**
+   * Rank candidates for a person in the current situation.
+   * @throws LiubaiError INVALID_REQUEST (slots, duplicate candidate ids, too many candidates),
+   *   INVALID_FEATURES (naming the path), DUPLICATE_EVENT (a reused eventId)
+   */
+  rank(request: RankRequest): RankResponse {
+    const { config } = this;
+    const now = this.deps.clock();
+    const candidates = request.candidates;
+    const k = candidates.length;
+    if (k === 0) throw new LiubaiError('INVALID_REQUEST', 'candidates must not be empty', [{ path: ['candidates'], message: 'empty' }]);
+    if (k > config.limits.maxCandidates) {
+      throw new LiubaiError('TOO_MANY_CANDIDATES', `at most ${config.limits.maxCandidates} candidates per request`, [
+        { path: ['candidates'], message: `${k} > ${config.limits.maxCandidates}` },
+      ]);
+    }
+    const slots = request.slots ?? config.slots;
+    if (!Number.isInteger(slots) || slots < 1 || slots > config.limits.maxSlots) {
+      throw new LiubaiError('INVALID_REQUEST', `slots must be an integer in [1, ${config.limits.maxSlots}]`, [
+        { path: ['slots'], message: `got ${slots}` },
+      ]);
+    }
+    const seen = new Set<string>();
+    for (let i = 0; i < k; i++) {
+      const id = candidates[i]!.id;
+      if (seen.has(id)) {
+        throw new LiubaiError('INVALID_REQUEST', `duplicate candidate id ${JSON.stringify(id)}`, [
+          { path: ['candidates', i, 'id'], message: 'duplicate id' },
+        ]);
+      }
+      seen.add(id);
+    }
+    const eventId = request.eventId ?? this.deps.newEventId();
+    if (this.deps.store.getDecision(this.modelId, eventId)) {
+      throw new LiubaiError('DUPLICATE_EVENT', `eventId ${JSON.stringify(eventId)} was used before`, [
+        { path: ['eventId'], message: 'already used' },
+      ]);
+    }
+
+    const userId = request.userId;
+    const user = userId === undefined ? EMPTY_USER : this.loadUser(userId);
+
+    // Fatigue: features for the model to learn from, and the cool-down rule.
+    const fatigueOn = config.fatigue.enabled;
+    const extras: Array<Namespace | undefined> = new Array<Namespace | undefined>(k);
+    const cooledDown = new Uint8Array(k);
+    for (let i = 0; i < k; i++) {
+      const c = candidates[i]!;
+      if (!fatigueOn || userId === undefined) continue;
+      const fi = fatigueAt(user.fatigue, fatigueKey.item(c.id), now, this.halfLifeMs);
+      const fg = c.group === undefined ? 0 : fatigueAt(user.fatigue, fatigueKey.group(c.group), now, this.halfLifeMs);
+      if (fi >= config.fatigue.coolDownAfter) cooledDown[i] = 1;
+      if (config.fatigue.asFeatures && (fi > 0 || fg > 0)) extras[i] = roundedFatigue(fi, fg);
+    }
+
+    const features = this.featurize(request.context, candidates, extras);
+
+    // Budget: per-user token bucket caps serendipity slots in this slate.
+    let bucket: BucketState | null = null;
+    let exploreTokens = Number.POSITIVE_INFINITY;
+    const perUser = config.budget.perUser;
+    if (perUser && userId !== undefined) {
+      bucket = refillBucket(user.bucket ?? { tokens: perUser.burst, updatedAt: now }, now, perUser.ratePerHour, perUser.burst);
+      exploreTokens = Math.floor(availableTokens(bucket) + 1e-9);
+    }
+    const groups = candidates.map((c) => c.group);
+    const needSd = config.budget.rule === 'uncertain' && config.budget.share > 0;
+    let sd: Float64Array | null = null;
+    if (needSd) {
+      const mean = new Float64Array(k);
+      sd = new Float64Array(k);
+      this.policy.summarize(features, mean, sd);
+    }
+    const input: SelectionInput = { groups, cooledDown, recentGroups: new Set(user.recentGroups), sd };
+    const params: SelectionParams = {
+      slots,
+      share: config.budget.share,
+      exploreTokens,
+      floor: config.budget.floor,
+      maxGroupShare: config.budget.maxGroupShare,
+      rule: config.budget.rule,
+    };
+
+    // One posterior draw per decision, on the decision's own seed.
+    const seed = decisionSeed(config.seed, this.version, eventId);
+    const rng = createRng(seed);
+    const temperature = config.budget.temperature;
+    const scores = new Float64Array(k);
+    this.policy.sample(features, rng, scores, temperature);
+    const choice = selectSlate(scores, input, params, rng);
+    const policy = this.policy;
+    const props = estimatePropensities(
+      (r: Rng, out: Float64Array) => policy.sample(features, r, out, temperature),
+      input,
+      params,
+      choice,
+      k,
+      config.propensity.draws,
+      rng.fork('propensity'),
+      { exchangeable: policy.exchangeable === true },
+    );
+
+    const slate: SlateEntry[] = [];
+    const ledger: LedgerEntry[] = [];
+    let explored = 0;
+    for (let p = 0; p < choice.length; p++) {
+      const idx = choice.items[p]!;
+      const c = candidates[idx]!;
+      const isExplored = choice.explored[p] === 1;
+      slate.push({
+        itemId: c.id,
+        position: p + 1,
+        propensity: props.position[p]!,
+        slatePropensity: props.slate[p]!,
+        explored: isExplored,
+      });
+      if (isExplored) {
+        explored++;
+        ledger.push({
+          modelId: this.modelId,
+          eventId,
+          ...(userId !== undefined ? { userId } : {}),
+          itemId: c.id,
+          position: p + 1,
+          rule: config.budget.rule,
+          cost: choice.cost[p]!,
+          at: now,
+        });
+      }
+    }
+
+    const deferred = request.deferExposure === true;
+    const logged: LoggedCandidate[] = candidates.map((c, i) => ({
+      id: c.id,
+      ...(c.features !== undefined ? { features: c.features } : {}),
+      ...(c.group !== undefined ? { group: c.group } : {}),
+      ...(extras[i] !== undefined ? { extra: extras[i] } : {}),
+    }));
+    const record: DecisionRecord = {
+      modelId: this.modelId,
+      eventId,
+      modelVersion: this.version,
+      posteriorSeq: this.foldedSeq,
+      seed,
+      at: now,
+      ...(userId !== undefined ? { userId } : {}),
+      context: request.context,
+      candidates: logged,
+      slate,
+      draws: config.propensity.draws,
+      exposedAt: deferred ? null : now,
+    };
+
+    let nextUser: UserRecord | null = null;
+    if (userId !== undefined) {
+      const shownGroups = slate.map((s) => candidates.find((c) => c.id === s.itemId)?.group).filter((g): g is string => g !== undefined);
+      nextUser = {
+        fatigue: user.fatigue,
+        bucket: bucket ? takeTokens(bucket, explored) : user.bucket,
+        recentGroups: recentGroups(user.recentGroups, shownGroups, config.budget.recentGroups),
+      };
+    }
+
+    const store = this.deps.store;
+    try {
+      store.transaction(() => {
+        store.insertDecision(record);
+        if (!deferred) store.openWindows(this.windows(record, now));
+        if (ledger.length > 0) store.appendLedger(ledger);
+        if (nextUser && userId !== undefined) store.putUserState(this.modelId, userId, nextUser);
+      });
+    } catch (error) {
+      if (error instanceof StoreConflict) {
+        throw new LiubaiError('DUPLICATE_EVENT', `eventId ${JSON.stringify(eventId)} was used before`, [
+          { path: ['eventId'], message: 'already used' },
+        ]);
+      }
+      throw error;
+    }
+
+    this.counters.decisions++;
+    this.counters.slots += slate.length;
+    this.counters.explored += explored;
+    return {
+      eventId,
+      modelVersion: this.version,
+      posteriorSeq: this.foldedSeq,
+      slate: slate.map((s) => ({
+        id: s.itemId,
+        position: s.position,
+        propensity: s.propensity,
+        slatePropensity: s.slatePropensity,
+        explored: s.explored,
+      })),
+    };
+  }
+
+  // ─────────────────────────── exposure ───────────────────────────
+
+  /**
+   * Mark a deferred decision as seen now: its reward windows start.
+   * @returns false when it was exposed already (idempotent)
+   * @throws LiubaiError UNKNOWN_EVENT
+   */
+  expose(eventId: string): boolean {
+    const now = this.deps.clock();
+    const d = this.decision(eventId);
+    if (d.exposedAt !== null) return false;
+    const store = this.deps.store;
+    return store.transaction(() => store.exposeDecision(this.modelId, eventId, now, this.windows(d, now)));
+  }
+
+  // ─────────────────────────── feedback ───────────────────────────
+
+  /**
+   * Apply one feedback event: idempotent per (eventId, itemId, kind).
+   * @throws LiubaiError UNKNOWN_EVENT, UNKNOWN_ITEM (not in the decision's slate)
+   */
+  feedback(event: FeedbackEvent): FeedbackResult {
+    return this.feedbackMany([event])[0]!;
+  }
+
+  /**
+   * Apply several feedback events in order, in one transaction. Every event is checked before
+   * anything is written: one bad event rejects the whole batch and changes nothing.
+   * @throws LiubaiError UNKNOWN_EVENT, UNKNOWN_ITEM with the event's index in the path
+   */
+  feedbackMany(events: readonly FeedbackEvent[]): FeedbackResult[] {
+    const now = this.deps.clock();
+    const checked = events.map((event, i) => {
+      try {
+        const d = this.decision(event.eventId);
+        const shown = d.slate.find((s) => s.itemId === event.itemId);
+        if (!shown) {
+          throw new LiubaiError('UNKNOWN_ITEM', `item ${JSON.stringify(event.itemId)} was not in the slate of ${event.eventId}`, [
+            { path: ['itemId'], message: 'not in the slate' },
+          ]);
+        }
+        return { event, d, shown };
+      } catch (error) {
+        if (error instanceof LiubaiError && events.length > 1) {
+          throw new LiubaiError(
+            error.code,
+            `events.${i}: ${error.message}`,
+            error.issues.map((x) => ({ path: ['events', i, ...x.path], message: x.message })),
+          );
+        }
+        throw error;
+      }
+    });
+    const store = this.deps.store;
+    const written: OutcomeRecord[] = [];
+    const results: FeedbackResult[] = [];
+    store.transaction(() => {
+      let ordinal = this.ordinals;
+      for (const { event, d, shown } of checked) {
+        const at = event.at ?? now;
+        const accepted = store.insertFeedback({
+          modelId: this.modelId,
+          eventId: event.eventId,
+          itemId: event.itemId,
+          kind: event.kind,
+          ...(event.value !== undefined ? { value: event.value } : {}),
+          at,
+        });
+        if (!accepted) {
+          results.push({ accepted: false, outcomes: 0 });
+          continue;
+        }
+        const standing = store.activeOutcome(this.modelId, event.eventId, event.itemId);
+        const windowOpen = store.isWindowOpen(this.modelId, event.eventId, event.itemId);
+        // An unexposed impression yields nothing from silence: `ignore` needs an open window.
+        const resolution = resolveFeedback(this.semantics, event.kind, event.value, shown.position, standing, windowOpen);
+        const before = written.length;
+        if (resolution.retract && standing) written.push(this.appendRetraction(standing, at));
+        if (resolution.apply) {
+          written.push(this.appendOutcome(d, shown.position, shown.itemId, resolution.apply, at, ordinal++));
+        }
+        store.closeWindow(this.modelId, event.eventId, event.itemId);
+        // Fatigue follows what the person did, whether or not the model learns from it.
+        const effect = this.semantics.learnSilence
+          ? resolution
+          : resolveFeedback({ ...this.semantics, learnSilence: true }, event.kind, event.value, shown.position, standing, windowOpen);
+        if (effect.apply) {
+          const nextUser = this.fatigueAfter(d, shown.itemId, effect.apply.kind, at);
+          if (nextUser && d.userId !== undefined) store.putUserState(this.modelId, d.userId, nextUser);
+        }
+        results.push({ accepted: true, outcomes: written.length - before });
+      }
+    });
+    for (const o of written) this.fold(o);
+    return results;
+  }
+
+  // ──────────────────────────── silence ───────────────────────────
+
+  /**
+   * Close every reward window whose deadline is ≤ now: an exposed impression with no feedback
+   * becomes an `ignored` outcome weighted by its examination probability.
+   * @returns the number of windows closed
+   */
+  tick(now: number = this.deps.clock(), batch = 1000): number {
+    const store = this.deps.store;
+    let closed = 0;
+    for (;;) {
+      const due = store.dueWindows(this.modelId, now, batch);
+      if (due.length === 0) break;
+      const written: OutcomeRecord[] = [];
+      store.transaction(() => {
+        let ordinal = this.ordinals;
+        for (const w of due) {
+          if (!store.closeWindow(this.modelId, w.eventId, w.itemId)) continue;
+          closed++;
+          if (store.activeOutcome(this.modelId, w.eventId, w.itemId)) continue;
+          const d = store.getDecision(this.modelId, w.eventId);
+          if (!d) continue;
+          const s = silenceOutcome(this.semantics, w.position);
+          if (this.semantics.learnSilence) written.push(this.appendOutcome(d, w.position, w.itemId, s, w.deadline, ordinal++));
+          const nextUser = this.fatigueAfter(d, w.itemId, 'ignored', w.deadline);
+          if (nextUser && d.userId !== undefined) store.putUserState(this.modelId, d.userId, nextUser);
+        }
+      });
+      for (const o of written) this.fold(o);
+      if (due.length < batch) break;
+    }
+    return closed;
+  }
+
+  // ─────────────────────────── learning ───────────────────────────
+
+  /** Fold log entries written by others (or not yet folded) up to the end of the log. */
+  catchUp(): number {
+    let n = 0;
+    for (;;) {
+      const batch = this.deps.store.outcomesAfter(this.modelId, this.foldedSeq, 1000);
+      if (batch.length === 0) return n;
+      for (const o of batch) this.fold(o);
+      n += batch.length;
+    }
+  }
+
+  /** Save a snapshot of the posterior now. */
+  snapshot(): void {
+    const state: PosteriorState = { policy: this.policy.snapshot(), ordinals: this.ordinals };
+    this.deps.store.saveSnapshot({
+      modelId: this.modelId,
+      seq: this.foldedSeq,
+      configKey: posteriorKey(this.config),
+      state,
+      at: this.deps.clock(),
+    });
+    this.sinceSnapshot = 0;
+  }
+
+  /** The posterior as JSON (for tests and audits: equal JSON = equal posterior). */
+  posteriorSnapshot(): PolicySnapshot {
+    return this.policy.snapshot();
+  }
+
+  private recover(): void {
+    const snap = this.deps.store.latestSnapshot(this.modelId, posteriorKey(this.config));
+    if (snap) {
+      const state = snap.state as PosteriorState;
+      this.policy = createPolicy(this.config.policy, state.policy);
+      this.ordinals = state.ordinals;
+      this.foldedSeq = snap.seq;
+    }
+    this.catchUp();
+  }
+
+  /** Fold one learning-log entry into the posterior, in log order. */
+  private fold(o: OutcomeRecord): void {
+    if (o.seq <= this.foldedSeq) return;
+    const d = this.deps.store.getDecision(this.modelId, o.eventId);
+    if (d) {
+      const idx = d.candidates.findIndex((c) => c.id === o.itemId);
+      const c = d.candidates[idx];
+      if (c) {
+        const useExtra = this.config.fatigue.enabled && this.config.fatigue.asFeatures;
+        const df = this.featurizer.featurize(d.context, [c], [useExtra ? c.extra : undefined]);
+        let weight = o.weight;
+        if (o.retracts !== undefined && this.decayGamma !== null) {
+          // The retracted outcome has been decayed since it was folded: retract what is left of it.
+          const steps = Math.floor(this.ordinals / this.decayEvery) - Math.floor(o.ordinal / this.decayEvery);
+          weight *= Math.pow(this.decayGamma, this.decayEvery * steps);
+        }
+        if (weight !== 0) this.policy.update(this.featurizer.outcomeFeatures(df, 0), o.reward, weight);
+      }
+    }
+    this.foldedSeq = o.seq;
+    if (o.retracts === undefined) {
+      this.ordinals++;
+      if (this.decayGamma !== null && this.ordinals % this.decayEvery === 0) {
+        this.policy.decay(Math.pow(this.decayGamma, this.decayEvery));
+      }
+      this.counters.outcomes[o.kind] = (this.counters.outcomes[o.kind] ?? 0) + 1;
+    } else {
+      this.counters.retractions++;
+    }
+    const every = this.deps.snapshotEvery ?? 1000;
+    if (every > 0 && ++this.sinceSnapshot >= every) this.snapshot();
+  }
+
+  // ──────────────────────────── helpers ───────────────────────────
+
+  private featurize(context: NamespacedFeatures, candidates: readonly Candidate[], extras: ReadonlyArray<Namespace | undefined>): DecisionFeatures {
+    try {
+      return this.featurizer.featurize(context, candidates, extras);
+    } catch (error) {
+      if (error instanceof FeatureError) {
+        throw new LiubaiError('INVALID_FEATURES', error.message, [{ path: error.path, message: error.message }]);
+      }
+      throw error;
+    }
+  }
+
+  private decision(eventId: string): DecisionRecord {
+    const d = this.deps.store.getDecision(this.modelId, eventId);
+    if (!d) {
+      throw new LiubaiError('UNKNOWN_EVENT', `no decision ${JSON.stringify(eventId)} for model ${this.modelId}`, [
+        { path: ['eventId'], message: 'unknown' },
+      ]);
+    }
+    return d;
+  }
+
+  private windows(d: DecisionRecord, now: number): OpenImpression[] {
+    const deadline = now + this.config.feedback.rewardWindowSeconds * 1000;
+    return d.slate.map((s) => ({ modelId: this.modelId, eventId: d.eventId, itemId: s.itemId, position: s.position, deadline }));
+  }
+
+  private loadUser(userId: string): UserRecord {
+    const stored = this.deps.store.getUserState(this.modelId, userId);
+    return isUserRecord(stored) ? stored : EMPTY_USER;
+  }
+
+  private appendOutcome(
+    d: DecisionRecord,
+    position: number,
+    itemId: string,
+    outcome: { kind: OutcomeRecord['kind']; reward: number; weight: number },
+    at: number,
+    ordinal: number,
+  ): OutcomeRecord {
+    const group = d.candidates.find((c) => c.id === itemId)?.group;
+    const record: NewOutcome = {
+      modelId: this.modelId,
+      eventId: d.eventId,
+      itemId,
+      position,
+      ...(d.userId !== undefined ? { userId: d.userId } : {}),
+      ...(group !== undefined ? { group } : {}),
+      kind: outcome.kind,
+      reward: outcome.reward,
+      weight: outcome.weight,
+      ordinal,
+      at,
+    };
+    const seq = this.deps.store.appendOutcome(record);
+    return { ...record, seq };
+  }
+
+  private appendRetraction(standing: OutcomeRecord, at: number): OutcomeRecord {
+    const record: NewOutcome = {
+      modelId: this.modelId,
+      eventId: standing.eventId,
+      itemId: standing.itemId,
+      position: standing.position,
+      ...(standing.userId !== undefined ? { userId: standing.userId } : {}),
+      ...(standing.group !== undefined ? { group: standing.group } : {}),
+      kind: standing.kind,
+      reward: standing.reward,
+      weight: -standing.weight,
+      retracts: standing.seq,
+      ordinal: standing.ordinal,
+      at,
+    };
+    const seq = this.deps.store.appendOutcome(record);
+    return { ...record, seq };
+  }
+
+  /** The user's fatigue state after an outcome of `kind` (null when nothing changes). */
+  private fatigueAfter(d: DecisionRecord, itemId: string, kind: OutcomeRecord['kind'], at: number): UserRecord | null {
+    if (!this.config.fatigue.enabled || d.userId === undefined) return null;
+    const positive = kind === 'click' || kind === 'convert';
+    const rejection = kind === 'ignored' || kind === 'dismiss';
+    if (!positive && !rejection) return null;
+    const user = this.loadUser(d.userId);
+    const group = d.candidates.find((c) => c.id === itemId)?.group;
+    const fatigue = foldFatigue(
+      user.fatigue,
+      { itemId, ...(group !== undefined ? { group } : {}), rejection, amount: 1, at },
+      this.halfLifeMs,
+    );
+    return { ...user, fatigue };
+  }
+}
+
+/** Fatigue features, rounded so that logged decisions replay to the same features. */
+function roundedFatigue(item: number, group: number): Namespace {
+  const r = (x: number) => Math.round(x * 1e6) / 1e6;
+  return { item: r(item), group: r(group) };
+}
+
+/** The user's recent groups: the newest first, unique, at most `n`. */
+function recentGroups(before: readonly string[], shown: readonly string[], n: number): string[] {
+  const out: string[] = [];
+  for (const g of [...shown, ...before]) {
+    if (!out.includes(g)) out.push(g);
+    if (out.length >= n) break;
+  }
+  return out;
+}

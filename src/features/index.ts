@@ -1,0 +1,18 @@
+/**
+ * Features: namespaced JSON → hashed sparse vectors for the policies.
+ */
+export { createFeaturizer, itemFeatureName, BIAS_FEATURE, type Featurizer } from './featurizer.js';
+export { featuresConfigSchema, ID_NAMESPACE, type FeaturesConfig, type FeaturesConfigInput } from './config.js';
+export { FeatureError, formatPath, type FeatureErrorCode } from './errors.js';
+export { HashCache, HASH_CACHE_LIMIT } from './hash-cache.js';
+export {
+  sparseDot,
+  sparseFromPairs,
+  type Candidate,
+  type DecisionFeatures,
+  type FeatureValue,
+  type Namespace,
+  type NamespacedFeatures,
+  type OutcomeFeatures,
+  type SparseVector,
+} from './types.js';
