@@ -129,6 +129,13 @@ export class Model {
   private readonly decayEvery: number;
   private readonly halfLifeMs: number;
   readonly counters: ModelCounters = { decisions: 0, explored: 0, slots: 0, outcomes: {}, retractions: 0 };
+  /**
+   * Recently written or read decisions (feedback usually follows its decision closely): saves
+   * the store a read and a JSON parse per outcome. Records are immutable except `exposedAt`,
+   * which is read from the store where it matters.
+   */
+  private readonly recent = new Map<string, DecisionRecord>();
+  private static readonly RECENT_LIMIT = 20_000;
 
   /**
    * Build a model and bring its posterior up to date: the latest snapshot for this config (if any)
@@ -194,11 +201,12 @@ export class Model {
       seen.add(id);
     }
     const eventId = request.eventId ?? this.deps.newEventId();
-    if (this.deps.store.getDecision(this.modelId, eventId)) {
+    if (this.recent.has(eventId)) {
       throw new LiubaiError('DUPLICATE_EVENT', `eventId ${JSON.stringify(eventId)} was used before`, [
         { path: ['eventId'], message: 'already used' },
       ]);
     }
+    // Older reuse is caught by the store's unique key when the decision is written.
 
     const userId = request.userId;
     const user = userId === undefined ? EMPTY_USER : this.loadUser(userId);
@@ -341,6 +349,7 @@ export class Model {
       throw error;
     }
 
+    this.remember(record);
     this.counters.decisions++;
     this.counters.slots += slate.length;
     this.counters.explored += explored;
@@ -367,7 +376,8 @@ export class Model {
    */
   expose(eventId: string): boolean {
     const now = this.deps.clock();
-    const d = this.decision(eventId);
+    this.decision(eventId);
+    const d = this.deps.store.getDecision(this.modelId, eventId)!;
     if (d.exposedAt !== null) return false;
     const store = this.deps.store;
     return store.transaction(() => store.exposeDecision(this.modelId, eventId, now, this.windows(d, now)));
@@ -475,7 +485,7 @@ export class Model {
           if (!store.closeWindow(this.modelId, w.eventId, w.itemId)) continue;
           closed++;
           if (store.activeOutcome(this.modelId, w.eventId, w.itemId)) continue;
-          const d = store.getDecision(this.modelId, w.eventId);
+          const d = this.cachedDecision(w.eventId);
           if (!d) continue;
           const s = silenceOutcome(this.semantics, w.position);
           if (this.semantics.learnSilence) written.push(this.appendOutcome(d, w.position, w.itemId, s, w.deadline, ordinal++));
@@ -534,7 +544,7 @@ export class Model {
   /** Fold one learning-log entry into the posterior, in log order. */
   private fold(o: OutcomeRecord): void {
     if (o.seq <= this.foldedSeq) return;
-    const d = this.deps.store.getDecision(this.modelId, o.eventId);
+    const d = this.cachedDecision(o.eventId);
     if (d) {
       const idx = d.candidates.findIndex((c) => c.id === o.itemId);
       const c = d.candidates[idx];
@@ -577,8 +587,29 @@ export class Model {
     }
   }
 
-  private decision(eventId: string): DecisionRecord {
+  private remember(d: DecisionRecord): void {
+    if (this.recent.size >= Model.RECENT_LIMIT) {
+      // Drop the oldest quarter (Map iterates in insertion order).
+      let n = Model.RECENT_LIMIT >> 2;
+      for (const key of this.recent.keys()) {
+        this.recent.delete(key);
+        if (--n === 0) break;
+      }
+    }
+    this.recent.set(d.eventId, d);
+  }
+
+  /** A logged decision (cached); exposure state may be stale, so `expose` reads the store. */
+  private cachedDecision(eventId: string): DecisionRecord | undefined {
+    const hit = this.recent.get(eventId);
+    if (hit) return hit;
     const d = this.deps.store.getDecision(this.modelId, eventId);
+    if (d) this.remember(d);
+    return d;
+  }
+
+  private decision(eventId: string): DecisionRecord {
+    const d = this.cachedDecision(eventId);
     if (!d) {
       throw new LiubaiError('UNKNOWN_EVENT', `no decision ${JSON.stringify(eventId)} for model ${this.modelId}`, [
         { path: ['eventId'], message: 'unknown' },

@@ -53,8 +53,7 @@ export class FeatureTable {
   private namespaces = new Map<string, Map<string, KeyEntry>>();
   private items = new Map<string, number>();
   private others = new Map<string, number>();
-  private pairRows: (Map<number, number> | undefined)[] = [];
-  private pairCount = 0;
+  private pairs = new PairTable();
 
   /** @param limit entries kept before {@link reserve} clears (≥ 1) */
   constructor(limit = HASH_CACHE_LIMIT) {
@@ -63,7 +62,7 @@ export class FeatureTable {
 
   /** Memoised entries: names plus interaction pairs. */
   get entries(): number {
-    return this.names.length + this.pairCount;
+    return this.names.length + this.pairs.size;
   }
 
   /** Start a unit of work: clear when over the limit (invalidating earlier ids). */
@@ -74,8 +73,7 @@ export class FeatureTable {
     this.namespaces = new Map();
     this.items = new Map();
     this.others = new Map();
-    this.pairRows = [];
-    this.pairCount = 0;
+    this.pairs = new PairTable();
   }
 
   /** The key table of namespace `ns`, to pass to {@link plain} and {@link valued}. */
@@ -151,17 +149,10 @@ export class FeatureTable {
 
   /** murmur3 of `<name a>*<name b>`, memoised per pair of ids. */
   pairHash(a: number, b: number): number {
-    let row = this.pairRows[a];
-    if (row === undefined) {
-      row = new Map();
-      this.pairRows[a] = row;
-    } else {
-      const hit = row.get(b);
-      if (hit !== undefined) return hit;
-    }
+    const hit = this.pairs.get(a, b);
+    if (hit >= 0) return hit;
     const h = this.hasher.hash(`${this.names[a]!}*${this.names[b]!}`);
-    row.set(b, h);
-    this.pairCount++;
+    this.pairs.set(a, b, h);
     return h;
   }
 
@@ -171,4 +162,58 @@ export class FeatureTable {
     this.hashes.push(this.hasher.hash(name));
     return id;
   }
+}
+
+/**
+ * Open-addressing map from a pair of non-negative int32 ids to a 32-bit hash (linear probing,
+ * load ≤ 1/2, doubling). A flat typed table: a lookup costs a few array reads instead of two
+ * Map probes, which matters because interactions make pairs the most frequent lookup.
+ */
+class PairTable {
+  private ka = new Int32Array(1024).fill(-1);
+  private kb = new Int32Array(1024);
+  private hv = new Uint32Array(1024);
+  private mask = 1023;
+  size = 0;
+
+  /** The stored hash, or -1 when absent. */
+  get(a: number, b: number): number {
+    const ka = this.ka;
+    let s = slot(a, b) & this.mask;
+    for (;;) {
+      const x = ka[s]!;
+      if (x === -1) return -1;
+      if (x === a && this.kb[s] === b) return this.hv[s]!;
+      s = (s + 1) & this.mask;
+    }
+  }
+
+  set(a: number, b: number, h: number): void {
+    if (2 * (this.size + 1) > this.ka.length) this.grow();
+    this.insert(a, b, h);
+    this.size++;
+  }
+
+  private insert(a: number, b: number, h: number): void {
+    let s = slot(a, b) & this.mask;
+    while (this.ka[s] !== -1) s = (s + 1) & this.mask;
+    this.ka[s] = a;
+    this.kb[s] = b;
+    this.hv[s] = h;
+  }
+
+  private grow(): void {
+    const { ka, kb, hv } = this;
+    const n = ka.length * 2;
+    this.ka = new Int32Array(n).fill(-1);
+    this.kb = new Int32Array(n);
+    this.hv = new Uint32Array(n);
+    this.mask = n - 1;
+    for (let s = 0; s < ka.length; s++) if (ka[s] !== -1) this.insert(ka[s]!, kb[s]!, hv[s]!);
+  }
+}
+
+function slot(a: number, b: number): number {
+  const h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b);
+  return (h ^ (h >>> 15)) >>> 0;
 }

@@ -4,7 +4,7 @@
 export { createFeaturizer, itemFeatureName, BIAS_FEATURE, type Featurizer } from './featurizer.js';
 export { featuresConfigSchema, ID_NAMESPACE, type FeaturesConfig, type FeaturesConfigInput } from './config.js';
 export { FeatureError, formatPath, type FeatureErrorCode } from './errors.js';
-export { HashCache, HASH_CACHE_LIMIT } from './hash-cache.js';
+export { FeatureTable, Utf8Hasher, HASH_CACHE_LIMIT, type KeyEntry } from './hash-cache.js';
 export {
   sparseDot,
   sparseFromPairs,

@@ -35,7 +35,7 @@ describe('featurizer properties', () => {
   test('indices are sorted, unique, in [0, dim), values non-zero and finite', () => {
     fc.assert(
       fc.property(input, ({ bits, user, session, items }) => {
-        const f = createFeaturizer({ bits, interactions, maxFeatures: 65536 });
+        const f = createFeaturizer({ bits, interactions, maxFeatures: 4096 });
         const cands: Candidate[] = items.map(({ id, item }) => ({ id, features: { item } }));
         const d = f.featurize({ user, session }, cands);
         for (const v of [d.context, ...d.arms]) {
@@ -57,8 +57,8 @@ describe('featurizer properties', () => {
   test('the same input gives the same output, and permuting keys of a namespace changes nothing', () => {
     fc.assert(
       fc.property(input, ({ bits, user, session, items }) => {
-        const f = createFeaturizer({ bits, interactions, maxFeatures: 65536 });
-        const g = createFeaturizer({ bits, interactions, maxFeatures: 65536 });
+        const f = createFeaturizer({ bits, interactions, maxFeatures: 4096 });
+        const g = createFeaturizer({ bits, interactions, maxFeatures: 4096 });
         const cands: Candidate[] = items.map(({ id, item }) => ({ id, features: { item } }));
         const permuted: Candidate[] = items.map(({ id, item }) => ({ id, features: { item: reversedKeys(item) } }));
         const a = f.featurize({ user, session }, cands);

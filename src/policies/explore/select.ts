@@ -17,7 +17,9 @@
  *    the same law as walking a uniformly random permutation and keeping what the caps allow.
  *    Cool-down is ignored and no slot is a serendipity slot. Under this component a candidate's
  *    inclusion probability is L/k when no cap can bind, so every candidate's overall inclusion
- *    propensity is ≥ q·L/k = floor (whenever floor·k ≤ L; when q = 1 it is L/k ≥ floor).
+ *    propensity is ≥ q·L/k = floor whenever floor·k ≤ L. (When floor·k > L no rule can give
+ *    every candidate `floor`, since inclusions sum to L; q = 1 then gives each the best
+ *    possible, L/k.) A binding cap can push a large group's members below the floor.
  *    If the caps exclude every remaining candidate, the position is filled uniformly among all
  *    remaining candidates (caps ignored) so the slate is always full.
  * 2. **Otherwise**, position by position:
@@ -176,7 +178,11 @@ export function createSlateChoice(capacity: number): SlateChoice {
   };
 }
 
-/** @throws RangeError naming the first out-of-range parameter */
+/**
+ * Check {@link SelectionParams} ranges (slots integer ≥ 1, share ∈ [0, 1], exploreTokens ≥ 0,
+ * floor ∈ [0, 1), maxGroupShare ∈ (0, 1], a known rule).
+ * @throws RangeError naming the first out-of-range parameter
+ */
 export function validateSelectionParams(params: SelectionParams): void {
   const { slots, share, exploreTokens, floor, maxGroupShare, rule } = params;
   if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`slots must be an integer >= 1, got ${slots}`);
@@ -204,6 +210,9 @@ class SlateSelector implements PreparedSelector {
   private outside = new Uint8Array(0);
   /** Candidate order for the floor component's lazy Fisher–Yates. */
   private perm = new Int32Array(0);
+  /** The best not-cooled-down candidates by descending score (exploitation fast path). */
+  private topIdx = new Int32Array(0);
+  private topScore = new Float64Array(0);
   private readonly groupIds = new Map<string, number>();
   private nGroups = 0;
   maxGroupSize = 0;
@@ -218,6 +227,8 @@ class SlateSelector implements PreparedSelector {
     this.groupCount = new Int32Array(c);
     this.outside = new Uint8Array(c);
     this.perm = new Int32Array(c);
+    this.topIdx = new Int32Array(c);
+    this.topScore = new Float64Array(c);
     this.capacity = c;
   }
 
@@ -372,11 +383,23 @@ class SlateSelector implements PreparedSelector {
   ): void {
     const tokens = Math.floor(params.exploreTokens);
     const share = params.share;
+    const cooledDown = input.cooledDown;
+    const n = this.buildTop(scores, cooledDown, Math.min(this.k, L + 1));
+    const topIdx = this.topIdx;
+    const inSlate = this.inSlate;
     let used = 0;
     for (let pos = 0; pos < L; pos++) {
-      let e = this.bestScore(scores, input.cooledDown, cap, true, true, rng);
-      if (e < 0) e = this.bestScore(scores, input.cooledDown, cap, false, true, rng);
-      if (e < 0) e = this.bestScore(scores, input.cooledDown, cap, false, false, rng);
+      let e = -1;
+      for (let j = 0; j < n; j++) {
+        const i = topIdx[j]!;
+        if (inSlate[i] === 0 && this.withinCap(i, cap)) {
+          e = i;
+          break;
+        }
+      }
+      if (e < 0) e = this.bestScore(scores, cooledDown, cap, true, true, rng);
+      if (e < 0) e = this.bestScore(scores, cooledDown, cap, false, true, rng);
+      if (e < 0) e = this.bestScore(scores, cooledDown, cap, false, false, rng);
       let chosen = e;
       let explored = 0;
       if (share > 0 && used < tokens && (share >= 1 || rng.uniform() < share)) {
@@ -391,6 +414,44 @@ class SlateSelector implements PreparedSelector {
     }
   }
 
+  /**
+   * The T best candidates that are not cooled down, by descending score, into topIdx; returns
+   * how many (≤ T), or 0 when an exact tie makes the order ambiguous. Why this is exact: with no
+   * tie among them, every candidate left out scores strictly below all of them, so the first
+   * eligible one in this list is the unique exploitation choice — the same candidate, and the
+   * same rng consumption (none), as the full scan of {@link bestScore}. Ties (and exhausting the
+   * list) fall back to the scan, whose reservoir sampling defines the tie-break.
+   */
+  private buildTop(scores: Float64Array, cooledDown: Uint8Array, T: number): number {
+    const k = this.k;
+    const topIdx = this.topIdx;
+    const topScore = this.topScore;
+    let n = 0;
+    for (let i = 0; i < k; i++) {
+      if (cooledDown[i] === 1) continue;
+      const raw = scores[i]!;
+      const s = raw === raw ? raw : -Infinity;
+      let j: number;
+      if (n === T) {
+        const last = topScore[T - 1]!;
+        if (s < last) continue;
+        if (s === last) return 0;
+        j = T - 1;
+      } else {
+        j = n++;
+      }
+      while (j > 0 && topScore[j - 1]! < s) {
+        topScore[j] = topScore[j - 1]!;
+        topIdx[j] = topIdx[j - 1]!;
+        j--;
+      }
+      if (j > 0 && topScore[j - 1] === s) return 0;
+      topScore[j] = s;
+      topIdx[j] = i;
+    }
+    return n;
+  }
+
   /** Argmax of the score over remaining candidates, ties uniform by reservoir sampling; −1 if none. */
   private bestScore(
     scores: Float64Array,
@@ -400,17 +461,24 @@ class SlateSelector implements PreparedSelector {
     respectCaps: boolean,
     rng: Rng,
   ): number {
+    // Hot loop: fields hoisted into locals, the cap test inlined.
     const k = this.k;
+    const inSlate = this.inSlate;
+    const gid = this.gid;
+    const groupCount = this.groupCount;
     let best = -1;
     let bestScore = -Infinity;
     let ties = 0;
     for (let i = 0; i < k; i++) {
-      if (this.inSlate[i] === 1) continue;
+      if (inSlate[i] === 1) continue;
       if (respectCoolDown && cooledDown[i] === 1) continue;
-      if (respectCaps && !this.withinCap(i, cap)) continue;
+      if (respectCaps) {
+        const g = gid[i]!;
+        if (g >= 0 && groupCount[g]! >= cap) continue;
+      }
       const raw = scores[i]!;
       const s = raw === raw ? raw : -Infinity;
-      if (best < 0 || s > bestScore) {
+      if (s > bestScore || best < 0) {
         best = i;
         bestScore = s;
         ties = 1;
@@ -472,7 +540,8 @@ function sdWeight(sd: number): number {
 }
 
 /**
- * A new selector with its own scratch memory (grown on demand to the largest k seen).
+ * A new selector with its own scratch memory (grown on demand to the largest k seen), for
+ * callers that want no shared state; same rule and same results as {@link selectSlate}.
  * @param initialCapacity candidates to preallocate for
  */
 export function createSelector(initialCapacity = 0): Selector {
@@ -491,8 +560,10 @@ const shared = new SlateSelector();
 /**
  * Run the selection rule of this module once (see the module documentation for the exact rule:
  * floor mixture, exploitation with random tie-breaks, serendipity slots within the token budget,
- * group caps and cool-down). Uses a module-level scratch, so it allocates nothing when `out` is
- * supplied (after the scratch has grown to k); it calls no user code, so sharing is safe.
+ * group caps and cool-down). Uses a module-level scratch, so no array is allocated when `out` is
+ * supplied (after the scratch has grown to k; group names are interned in a reused Map); it
+ * calls no user code, so sharing the scratch is safe. Cost O(k + L·T) without ties, caps or
+ * serendipity (T = L + 1 short list), O(L·k) at worst.
  * @param scores one posterior draw per candidate, length ≥ k = input.groups.length
  * @param out reused result with capacity ≥ min(slots, k); a new one is allocated when omitted
  * @returns `out` (or the new result), with `length` = min(slots, k)

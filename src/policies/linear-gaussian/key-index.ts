@@ -7,33 +7,46 @@
 export const MISSING = -1;
 
 function slotOf(key: number, mask: number): number {
-  let h = Math.imul(key ^ (key >>> 16), 0x45d9f3b);
-  h ^= h >>> 16;
-  return h & mask;
+  // Fibonacci hashing: the high bits of key·⌊2³²/φ⌋ are well mixed even for clustered keys.
+  const h = Math.imul(key, 0x9e3779b1);
+  return ((h >>> 16) ^ h) & mask;
 }
 
-/** A growing map from a non-negative int32 key to an int32 value (values ≠ {@link MISSING}). */
+/**
+ * A growing map from a non-negative int32 key to an int32 value (values ≠ {@link MISSING}).
+ * Keys below `directLimit` live in a plain array indexed by the key (grown to the largest such
+ * key seen, so at most 4·directLimit bytes): one load per lookup instead of a hash probe, which
+ * is what the per-candidate scoring loop spends its time on. Larger keys go to a hash table.
+ */
 export class KeyIndex {
+  private direct: Int32Array = new Int32Array(0);
+  private directSize = 0;
+  private readonly directLimit: number;
   private keys: Int32Array;
   private values: Int32Array;
   private mask: number;
-  private count = 0;
+  private hashed = 0;
 
-  constructor(initialCapacity = 16) {
+  constructor(initialCapacity = 16, directLimit = 1 << 16) {
     let cap = 8;
     while (cap < initialCapacity * 2) cap *= 2;
     this.keys = new Int32Array(cap).fill(-1);
     this.values = new Int32Array(cap);
     this.mask = cap - 1;
+    this.directLimit = directLimit;
   }
 
   /** Number of keys stored. */
   get size(): number {
-    return this.count;
+    let n = this.hashed;
+    for (let i = 0; i < this.directSize; i++) if (this.direct[i] !== MISSING) n++;
+    return n;
   }
 
   /** The value of `key`, or {@link MISSING}. */
   get(key: number): number {
+    if (key < this.directSize) return this.direct[key]!;
+    if (this.hashed === 0) return MISSING;
     const keys = this.keys;
     const mask = this.mask;
     let i = slotOf(key, mask);
@@ -50,7 +63,26 @@ export class KeyIndex {
     if (!(key >= 0 && key <= 0x7fffffff && Number.isInteger(key))) {
       throw new RangeError(`feature index must be a non-negative int32, got ${key}`);
     }
-    if ((this.count + 1) * 2 > this.keys.length) this.grow();
+    if (key < this.directLimit) {
+      if (key >= this.directSize) this.growDirect(key + 1);
+      this.direct[key] = value;
+      return;
+    }
+    this.setHashed(key, value);
+  }
+
+  private growDirect(atLeast: number): void {
+    let size = Math.max(16, this.directSize * 2);
+    while (size < atLeast) size *= 2;
+    size = Math.min(size, this.directLimit);
+    const direct = new Int32Array(size).fill(MISSING);
+    direct.set(this.direct);
+    this.direct = direct;
+    this.directSize = size;
+  }
+
+  private setHashed(key: number, value: number): void {
+    if ((this.hashed + 1) * 2 > this.keys.length) this.grow();
     const keys = this.keys;
     const mask = this.mask;
     let i = slotOf(key, mask);
@@ -63,7 +95,7 @@ export class KeyIndex {
       if (k === -1) {
         keys[i] = key;
         this.values[i] = value;
-        this.count++;
+        this.hashed++;
         return;
       }
       i = (i + 1) & mask;
@@ -77,10 +109,10 @@ export class KeyIndex {
     this.keys = new Int32Array(cap).fill(-1);
     this.values = new Int32Array(cap);
     this.mask = cap - 1;
-    this.count = 0;
+    this.hashed = 0;
     for (let i = 0; i < oldKeys.length; i++) {
       const k = oldKeys[i]!;
-      if (k !== -1) this.set(k, oldValues[i]!);
+      if (k !== -1) this.setHashed(k, oldValues[i]!);
     }
   }
 }

@@ -4,7 +4,8 @@ import {
   createFeaturizer,
   featuresConfigSchema,
   FeatureError,
-  HashCache,
+  FeatureTable,
+  Utf8Hasher,
   sparseFromPairs,
   type Candidate,
   type FeatureErrorCode,
@@ -402,8 +403,11 @@ describe('outcomeFeatures', () => {
     const d = f.featurize({ user: { a: 1 } }, [{ id: 'x' }, { id: 'y' }]);
     const o = f.outcomeFeatures(d, 1);
     expect(o.itemId).toBe('y');
-    expect(o.context).toBe(d.context);
-    expect(o.arm).toBe(d.arms[1]);
+    expect(plain(o.context)).toEqual(plain(d.context));
+    expect(plain(o.arm)).toEqual(plain(d.arms[1]!));
+    // Compact copies, not views of the decision's shared buffers.
+    expect(o.arm.indices.buffer).not.toBe(d.arms[1]!.indices.buffer);
+    expect(o.arm.indices.length).toBe(o.arm.nnz);
   });
   test.each([-1, 2, 0.5])('rejects index %d', (i) => {
     const f = createFeaturizer();
@@ -450,13 +454,41 @@ describe('featuresConfigSchema', () => {
   });
 });
 
-describe('HashCache', () => {
-  test('equals murmur3, including interaction names and non-ASCII, and survives clearing', () => {
-    const c = new HashCache(3);
-    const names = ['a', 'user^city=北京', '^bias', 'x'.repeat(3000), 'a', 'b'];
-    for (const n of names) expect(c.hash(n)).toBe(murmur3(n));
-    expect(c.pairHash('user^age', 'item^g=é')).toBe(murmur3('user^age*item^g=é'));
-    expect(c.pairHash('user^age', 'item^g=é')).toBe(murmur3('user^age*item^g=é'));
-    expect(c.entries).toBeLessThanOrEqual(3);
+describe('FeatureTable', () => {
+  test('hashes equal murmur3 of the documented names, and survive clearing', () => {
+    const t = new FeatureTable(3);
+    const keys = t.keysOf('user');
+    const age = t.plain(keys, 'user', 'age');
+    const city = t.valued(keys, 'user', 'city', '北京');
+    const item = t.item('x');
+    const bias = t.named('^bias');
+    expect(t.hashOf(age)).toBe(murmur3('user^age'));
+    expect(t.hashOf(city)).toBe(murmur3('user^city=北京'));
+    expect(t.hashOf(item)).toBe(murmur3('^item=x'));
+    expect(t.hashOf(bias)).toBe(murmur3('^bias'));
+    expect(t.nameOf(city)).toBe('user^city=北京');
+    expect(t.plain(keys, 'user', 'age')).toBe(age);
+    expect(t.pairHash(age, city)).toBe(murmur3('user^age*user^city=北京'));
+    expect(t.pairHash(age, city)).toBe(murmur3('user^age*user^city=北京'));
+    expect(t.pairHash(city, age)).toBe(murmur3('user^city=北京*user^age'));
+    expect(t.entries).toBe(6);
+    t.reserve();
+    expect(t.entries).toBe(0);
+    const again = t.plain(t.keysOf('user'), 'user', 'age');
+    expect(t.hashOf(again)).toBe(murmur3('user^age'));
+  });
+
+  test('the pair table stays exact through growth', () => {
+    const t = new FeatureTable();
+    const ids = Array.from({ length: 60 }, (_, i) => t.named(`f${i}`));
+    for (const a of ids) for (const b of ids) t.pairHash(a, b);
+    for (const a of ids) {
+      for (const b of ids) expect(t.pairHash(a, b)).toBe(murmur3(`f${a}*f${b}`));
+    }
+  });
+
+  test('Utf8Hasher equals murmur3 for long and non-ASCII text', () => {
+    const h = new Utf8Hasher();
+    for (const s of ['', 'a', 'é留白', 'x'.repeat(5000), '\ud800 lone surrogate']) expect(h.hash(s)).toBe(murmur3(s));
   });
 });

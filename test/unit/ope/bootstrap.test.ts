@@ -80,10 +80,10 @@ describe('bootstrapInterval', () => {
   });
 
   test('self-normalized estimators recompute the ratio on each resample', () => {
-    // Two rounds, w = [1, 3], r = [1, 0]: SNIPS = 1/4. A resample is {1,1} → 1, {2,2} → 0 or
-    // mixed → 1/4 (each mixed order with probability 1/4). Averaging the full-sample
-    // contributions n·w·r/Σw = [0.5, 0] instead would give 0.5 for {1,1}.
-    const tiny = { reward: f64(1, 0), propensity: f64(0.5, 0.25), targetProbability: f64(0.5, 0.75) };
+    // Two rounds, w = [2, 6], r = [1, 0]: SNIPS = 2/8. A resample is {1,1} → 1, {2,2} → 0 or
+    // mixed → 1/4 (probabilities 1/4, 1/4, 1/2). Averaging the full-sample contributions
+    // n·w·r/Σw = [0.5, 0] instead would top out at 0.5; dividing by n (IPS) at 2.
+    const tiny = { reward: f64(1, 0), propensity: f64(0.25, 0.125), targetProbability: f64(0.5, 0.75) };
     const interval = bootstrapInterval(snips, tiny, { resamples: 400, rng: createRng(11) });
     expect(interval.value).toBeCloseTo(0.25, 12);
     // each extreme has probability 1/4 > 2.5%, so the 2.5% and 97.5% quantiles are 0 and 1

@@ -142,6 +142,56 @@ describe('selectSlate: group caps', () => {
   });
 });
 
+describe('selectSlate: exploitation matches a naive greedy reference', () => {
+  /** Position by position: best score among remaining, not cooled, within caps; then relax. */
+  function reference(scores: number[], groups: Array<string | undefined>, cooled: number[], L: number, cap: number): number[] {
+    const slate: number[] = [];
+    const count = new Map<string, number>();
+    const ok = (i: number, useCool: boolean, useCap: boolean): boolean =>
+      !slate.includes(i) &&
+      (!useCool || cooled[i] === 0) &&
+      (!useCap || groups[i] === undefined || (count.get(groups[i]!) ?? 0) < cap);
+    for (let pos = 0; pos < L; pos++) {
+      let best = -1;
+      for (const [useCool, useCap] of [
+        [true, true],
+        [false, true],
+        [false, false],
+      ] as const) {
+        for (let i = 0; i < scores.length; i++) if (ok(i, useCool, useCap) && (best < 0 || scores[i]! > scores[best]!)) best = i;
+        if (best >= 0) break;
+      }
+      slate.push(best);
+      const g = groups[best];
+      if (g !== undefined) count.set(g, (count.get(g) ?? 0) + 1);
+    }
+    return slate;
+  }
+
+  test('top candidates all capped: the selector looks past its short list', () => {
+    const groups = ['a', 'a', 'a', 'a', 'a', 'a', undefined, undefined, undefined, undefined];
+    const scores = Float64Array.from([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    const c = selectSlate(scores, input(10, { groups }), params({ slots: 3, maxGroupShare: 0.34 }), createRng(1));
+    expect(items(c)).toEqual([0, 6, 7]);
+  });
+
+  test('random problems: identical to the reference', () => {
+    const rng = createRng('reference');
+    const out = createSlateChoice(6);
+    for (let t = 0; t < 500; t++) {
+      const k = 1 + rng.int(30);
+      const slots = 1 + rng.int(6);
+      const maxGroupShare = 0.1 + 0.9 * rng.uniform();
+      const groups = Array.from({ length: k }, () => (rng.uniform() < 0.3 ? undefined : ['a', 'b', 'c'][rng.int(3)]));
+      const cooled = Array.from({ length: k }, () => (rng.uniform() < 0.2 ? 1 : 0));
+      const scores = Array.from({ length: k }, () => rng.normal());
+      selectSlate(Float64Array.from(scores), input(k, { groups, cooledDown: Uint8Array.from(cooled) }), params({ slots, maxGroupShare }), rng, out);
+      const L = Math.min(slots, k);
+      expect(items(out)).toEqual(reference(scores, groups, cooled, L, groupCapOf(maxGroupShare, L)));
+    }
+  });
+});
+
 describe('selectSlate: cool-down', () => {
   test('cooled-down items never fill exploitation slots but can appear as serendipity', () => {
     const cooledDown = Uint8Array.from([1, 0, 0, 1, 0, 0]);

@@ -1,0 +1,1104 @@
+/**
+ * Bayesian linear regression over sparse hashed features, in precision form, for Thompson
+ * sampling (`linear-gaussian`) and UCB (`linucb`).
+ *
+ * Model (Bishop, PRML §3.3; Murphy 2007, "Conjugate Bayesian analysis of the Gaussian
+ * distribution", §§7–8): r = xᵀθ + ε, ε ~ N(0, σ²/w) for an outcome of weight w, and
+ *
+ *   Λ = Λ₀ + Σ w·x·xᵀ,   b = Σ w·r·x,   θ | data, σ² ~ N(μ = Λ⁻¹b, σ²·Λ⁻¹),   Λ₀ = λ₀·I.
+ *
+ * - known noise: σ² = `noiseVariance`, λ₀ = σ²/τ² so that the prior is θ ~ N(0, τ²·I)
+ *   (Bishop's α = 1/τ², β = 1/σ², with Λ = σ²·S_N⁻¹);
+ * - `nig`: θ | σ² ~ N(0, σ²τ²·I), σ² ~ InvGamma(a₀, b₀), λ₀ = 1/τ²; the posterior is
+ *   aₙ = a₀ + Σw/2 and bₙ = b₀ + ½(Σw·r² − μᵀΛμ) (μ₀ = 0).
+ *
+ * State: for each dense block the Cholesky factor L of Λ and `y = L⁻¹b` — the factor of the
+ * augmented Gram matrix [[Λ, b], [bᵀ, Σwr²]] is [[L, 0], [yᵀ, ρ]] with ρ² = Σwr² − bᵀΛ⁻¹b, so
+ * one O(n²) rank-one update (or downdate, for a retraction) of that augmented factor with
+ * [√w·x ; √w·r] maintains L, y and ρ² together (LINPACK `dchud`/`dchdd` with z and rho). The
+ * mean is μ = L⁻ᵀy and a draw is θ = L⁻ᵀ(y + √(T·σ²)·z), one back substitution.
+ *
+ * Structures. Dimensions live in *blocks* of compact slots, created the first time a key appears
+ * in an update (never a dense 2^bits matrix):
+ * - `shared`: one block keyed by the hashed index of `arms[i]`;
+ * - `disjoint`: one block per item, keyed by the masked context index;
+ * - `hybrid`: both, as one exact regression over the concatenated [item context ; arm] features
+ *   (Li et al. 2010, hybrid model). Item blocks do not interact with each other, only with the
+ *   shared block, so Λ is block-arrowhead; ordering item blocks before the shared block, its
+ *   factor has no fill-in: [[L_a, 0], [M_a, L_s]] per item, with L_s the factor of the shared
+ *   Schur complement Λ_ss − Σ_a M_a·M_aᵀ. An outcome of item a touches L_a, M_a and L_s only.
+ *
+ * Approximation. Each block keeps a dense factor over its first `maxDenseDims` slots; later
+ * slots (all of them with `covariance: 'diagonal'`) keep only their diagonal precision λ_j and
+ * b_j: the precision matrix is approximated by dropping their off-diagonal terms, i.e. they are
+ * independent one-dimensional regressions (θ_j ~ N(b_j/λ_j, σ²/λ_j)) that ignore co-occurring
+ * features. Their statistics stay exact sums (order-invariant, retractable, decayable). The
+ * NIG residual ρ² is that of the dense blocks only (a diagonal tail cannot produce a valid one),
+ * so the noise estimate ignores what tail dimensions explain: σ² errs on the high side.
+ */
+import {
+  applyDowndateToLower,
+  applyDowndateToRow,
+  applyUpdateToRow,
+  cholUpdate,
+  cholesky,
+  downdateRotations,
+  lowerGram,
+  lowerMatVec,
+  NotPositiveDefiniteError,
+  solveLower,
+  solveUpperT,
+} from '../../core/linalg.js';
+import type { Rng } from '../../core/rng.js';
+import type { DecisionFeatures, OutcomeFeatures, SparseVector } from '../../features/types.js';
+import { DrawCache, KeyIndex, MISSING } from './key-index.js';
+import type { BlockState, ItemBlockState, PosteriorState } from './state.js';
+
+/** Everything the posterior needs from a config (`linear-gaussian` or `linucb`). */
+export interface RegressionSettings {
+  readonly structure: 'disjoint' | 'shared' | 'hybrid';
+  readonly noise: 'known' | 'nig';
+  readonly priorVariance: number;
+  readonly noiseVariance: number;
+  readonly nigA: number;
+  readonly nigB: number;
+  readonly contextBits: number;
+  readonly covariance: 'full' | 'diagonal';
+  readonly maxDenseDims: number;
+}
+
+/** Slot code of a tail slot t (dense slots are codes ≥ 0, {@link MISSING} is −1). */
+function tailCode(t: number): number {
+  return -2 - t;
+}
+
+/** Compact dimensions of one block: a dense factor and a diagonal tail. */
+class Block {
+  readonly index: KeyIndex;
+  /** Dense slots used and allocated; `L` has row stride `cap`. */
+  n = 0;
+  cap: number;
+  L: Float64Array;
+  y: Float64Array;
+  keys: Int32Array;
+  /** Tail slots. */
+  tn = 0;
+  tcap: number;
+  lam: Float64Array;
+  tb: Float64Array;
+  tailKeys: Int32Array;
+  /** Per-decision draw of each tail slot, valid when `tailStamp[t]` is the current epoch. */
+  tailTheta: Float64Array;
+  tailStamp: Int32Array;
+  /** Hybrid coupling M (rows = shared dense slots, row stride `cap`); rows ≥ mRows are zero. */
+  mRows = 0;
+  mCap = 0;
+  M: Float64Array = new Float64Array(0);
+
+  constructor(
+    readonly maxDense: number,
+    denseCap: number,
+    tailCap: number,
+  ) {
+    this.index = new KeyIndex(Math.max(8, denseCap + tailCap));
+    this.cap = Math.min(denseCap, maxDense);
+    this.L = new Float64Array(this.cap * this.cap);
+    this.y = new Float64Array(this.cap);
+    this.keys = new Int32Array(this.cap);
+    this.tcap = tailCap;
+    this.lam = new Float64Array(tailCap);
+    this.tb = new Float64Array(tailCap);
+    this.tailKeys = new Int32Array(tailCap);
+    this.tailTheta = new Float64Array(tailCap);
+    this.tailStamp = new Int32Array(tailCap);
+  }
+
+  /** Slot code of `key`, or {@link MISSING}. */
+  slot(key: number): number {
+    return this.index.get(key);
+  }
+
+  /** Create a slot at the prior (precision λ₀, b = 0); dense while room is left. */
+  add(key: number, lambda0: number): number {
+    if (this.n < this.maxDense) {
+      if (this.n === this.cap) this.growDense(this.n + 1);
+      const n = this.n;
+      const row = n * this.cap;
+      // Λ₀ is diagonal, so appending a dimension appends [0 … 0 √λ₀] to L and 0 to y, and a
+      // zero column to M (its entries Λ_s,new·L⁻ᵀ vanish).
+      this.L.fill(0, row, row + n);
+      this.L[row + n] = Math.sqrt(lambda0);
+      this.y[n] = 0;
+      for (let k = 0; k < this.mRows; k++) this.M[k * this.cap + n] = 0;
+      this.keys[n] = key;
+      this.n = n + 1;
+      this.index.set(key, n);
+      return n;
+    }
+    if (this.tn === this.tcap) this.growTail(this.tn + 1);
+    const t = this.tn++;
+    this.lam[t] = lambda0;
+    this.tb[t] = 0;
+    this.tailKeys[t] = key;
+    this.tailStamp[t] = 0;
+    const code = tailCode(t);
+    this.index.set(key, code);
+    return code;
+  }
+
+  growDense(atLeast: number): void {
+    let cap = Math.max(4, this.cap * 2);
+    while (cap < atLeast) cap *= 2;
+    cap = Math.min(cap, this.maxDense);
+    const old = this.cap;
+    const L = new Float64Array(cap * cap);
+    for (let r = 0; r < this.n; r++) L.set(this.L.subarray(r * old, r * old + r + 1), r * cap);
+    const y = new Float64Array(cap);
+    y.set(this.y.subarray(0, this.n));
+    const keys = new Int32Array(cap);
+    keys.set(this.keys.subarray(0, this.n));
+    if (this.mCap > 0) {
+      const M = new Float64Array(this.mCap * cap);
+      for (let k = 0; k < this.mRows; k++) M.set(this.M.subarray(k * old, k * old + this.n), k * cap);
+      this.M = M;
+    }
+    this.cap = cap;
+    this.L = L;
+    this.y = y;
+    this.keys = keys;
+  }
+
+  growTail(atLeast: number): void {
+    let cap = Math.max(4, this.tcap * 2);
+    while (cap < atLeast) cap *= 2;
+    const grow = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a.subarray(0, this.tn) as never);
+      return b;
+    };
+    this.lam = grow(this.lam, (n) => new Float64Array(n));
+    this.tb = grow(this.tb, (n) => new Float64Array(n));
+    this.tailTheta = grow(this.tailTheta, (n) => new Float64Array(n));
+    this.tailKeys = grow(this.tailKeys, (n) => new Int32Array(n));
+    this.tailStamp = grow(this.tailStamp, (n) => new Int32Array(n));
+    this.tcap = cap;
+  }
+
+  /** Materialize zero coupling rows up to `rows` (shared dense slots). */
+  ensureMRows(rows: number): void {
+    if (rows <= this.mRows) return;
+    if (rows > this.mCap) {
+      const cap = Math.max(rows, this.mCap * 2, 4);
+      const M = new Float64Array(cap * this.cap);
+      M.set(this.M.subarray(0, this.mRows * this.cap));
+      this.M = M;
+      this.mCap = cap;
+    }
+    this.M.fill(0, this.mRows * this.cap, rows * this.cap);
+    this.mRows = rows;
+  }
+
+  dims(): number {
+    return this.n + this.tn;
+  }
+
+  toState(): BlockState {
+    const n = this.n;
+    const factor: number[] = [];
+    for (let r = 0; r < n; r++) for (let c = 0; c <= r; c++) factor.push(this.L[r * this.cap + c]!);
+    const coupling: number[] = [];
+    for (let k = 0; k < this.mRows; k++) for (let c = 0; c < n; c++) coupling.push(this.M[k * this.cap + c]!);
+    return {
+      keys: Array.from(this.keys.subarray(0, n)),
+      factor,
+      y: Array.from(this.y.subarray(0, n)),
+      tailKeys: Array.from(this.tailKeys.subarray(0, this.tn)),
+      tailPrecision: Array.from(this.lam.subarray(0, this.tn)),
+      tailB: Array.from(this.tb.subarray(0, this.tn)),
+      couplingRows: this.mRows,
+      coupling,
+    };
+  }
+
+  /** Rebuild from {@link toState}. @throws RangeError on inconsistent arrays */
+  static fromState(s: BlockState, maxDense: number, keyLimit: number, sharedRows: number, what: string): Block {
+    const n = s.keys.length;
+    const bad = (msg: string): never => {
+      throw new RangeError(`snapshot ${what}: ${msg}`);
+    };
+    if (n > maxDense) bad(`${n} dense dimensions exceed maxDenseDims/covariance (${maxDense})`);
+    if (s.factor.length !== (n * (n + 1)) / 2 || s.y.length !== n) bad('factor or y has the wrong length');
+    const tn = s.tailKeys.length;
+    if (s.tailPrecision.length !== tn || s.tailB.length !== tn) bad('tail arrays differ in length');
+    if (s.couplingRows > sharedRows || s.coupling.length !== s.couplingRows * n) bad('coupling has the wrong shape');
+    const b = new Block(maxDense, Math.max(n, Math.min(4, maxDense)), Math.max(tn, 4));
+    b.n = n;
+    let p = 0;
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c <= r; c++) b.L[r * b.cap + c] = s.factor[p++]!;
+      if (!(b.L[r * b.cap + r]! > 0)) bad(`factor diagonal ${r} is not positive`);
+    }
+    b.y.set(s.y);
+    const setKey = (k: number, code: number): void => {
+      if (k >= keyLimit) bad(`key ${k} outside [0, ${keyLimit})`);
+      if (b.index.get(k) !== MISSING) bad(`key ${k} appears twice`);
+      b.index.set(k, code);
+    };
+    s.keys.forEach((k, i) => {
+      b.keys[i] = k;
+      setKey(k, i);
+    });
+    b.tn = tn;
+    s.tailKeys.forEach((k, t) => {
+      b.tailKeys[t] = k;
+      setKey(k, tailCode(t));
+    });
+    b.lam.set(s.tailPrecision);
+    b.tb.set(s.tailB);
+    if (s.couplingRows > 0) {
+      b.ensureMRows(s.couplingRows);
+      for (let k = 0; k < s.couplingRows; k++) {
+        for (let c = 0; c < n; c++) b.M[k * b.cap + c] = s.coupling[k * n + c]!;
+      }
+    }
+    return b;
+  }
+}
+
+/**
+ * The posterior of one regression, in any structure. Not thread-safe; reuses its buffers, so
+ * `sample`, `summarize` and `update` allocate nothing once the dimensions have been seen
+ * (except a per-decision item-id map for `disjoint`/`hybrid`).
+ */
+export class LinearPosterior {
+  readonly settings: RegressionSettings;
+  /** Prior precision λ₀ in Λ units (σ²/τ² with known noise, 1/τ² under NIG). */
+  readonly lambda0: number;
+  private readonly priorSd: number;
+  private readonly hasShared: boolean;
+  private readonly hasItems: boolean;
+  private readonly mask: number;
+  private readonly itemMaxDense: number;
+  private readonly sharedMaxDense: number;
+
+  private shared: Block | null;
+  private readonly items = new Map<string, Block>();
+  private rss = 0;
+  private weightSum = 0;
+  private outcomes = 0;
+  private lastJitter = 0;
+
+  // Scratch. Shared-sized (maxDense) and item-sized (min(maxDense, 2^contextBits)).
+  private readonly xs: Float64Array;
+  private readonly cs: Float64Array;
+  private readonly ts: Float64Array;
+  private readonly vs: Float64Array;
+  private readonly xa: Float64Array;
+  private readonly ca: Float64Array;
+  private readonly ta: Float64Array;
+  private readonly muS: Float64Array;
+  private muValid = false;
+  /** (L_s⁻¹)ᵀ of the shared block, row stride = shared cap, for `summarize` (shared structure). */
+  private linvT = new Float64Array(0);
+  private linvValid = false;
+  // Masked context of the current call.
+  private readonly ctxPos: Int32Array;
+  private readonly ctxKeys: Int32Array;
+  private readonly ctxVals: Float64Array;
+  private ctxN = 0;
+  private readonly ctxCodes: Int32Array;
+  private armCodes = new Int32Array(64);
+  private epoch = 0;
+  private readonly drawCache = new DrawCache();
+  private readonly firstIndex = new Map<string, number>();
+  private itemPart = new Float64Array(64);
+
+  constructor(settings: RegressionSettings) {
+    this.settings = settings;
+    const known = settings.noise === 'known';
+    this.lambda0 = known ? settings.noiseVariance / settings.priorVariance : 1 / settings.priorVariance;
+    this.priorSd = 1 / Math.sqrt(this.lambda0);
+    this.hasShared = settings.structure !== 'disjoint';
+    this.hasItems = settings.structure !== 'shared';
+    const ctxDim = 1 << settings.contextBits;
+    this.mask = ctxDim - 1;
+    const dense = settings.covariance === 'full' ? settings.maxDenseDims : 0;
+    this.sharedMaxDense = this.hasShared ? dense : 0;
+    this.itemMaxDense = this.hasItems ? Math.min(dense, ctxDim) : 0;
+    this.shared = this.hasShared ? new Block(this.sharedMaxDense, 16, 16) : null;
+    this.xs = new Float64Array(this.sharedMaxDense);
+    this.cs = new Float64Array(this.sharedMaxDense);
+    this.ts = new Float64Array(this.sharedMaxDense);
+    this.vs = new Float64Array(this.sharedMaxDense);
+    this.muS = new Float64Array(this.sharedMaxDense);
+    this.xa = new Float64Array(this.itemMaxDense);
+    this.ca = new Float64Array(this.itemMaxDense);
+    this.ta = new Float64Array(this.itemMaxDense);
+    this.ctxPos = new Int32Array(this.hasItems ? ctxDim : 0).fill(-1);
+    this.ctxKeys = new Int32Array(this.hasItems ? ctxDim : 0);
+    this.ctxVals = new Float64Array(this.hasItems ? ctxDim : 0);
+    this.ctxCodes = new Int32Array(this.hasItems ? ctxDim : 0);
+  }
+
+  /** NIG shape aₙ = a₀ + Σw/2. */
+  get nigShape(): number {
+    return this.settings.nigA + this.weightSum / 2;
+  }
+
+  /** NIG scale bₙ = b₀ + ½(Σw·r² − μᵀΛμ). */
+  get nigScale(): number {
+    return this.settings.nigB + this.rss / 2;
+  }
+
+  /** The σ² used to report standard deviations: σ² (known) or the Student-t scale bₙ/aₙ (NIG). */
+  private pointNoiseVariance(): number {
+    return this.settings.noise === 'known' ? this.settings.noiseVariance : this.nigScale / this.nigShape;
+  }
+
+  /** Mask the context to `contextBits` (summing collisions, dropping zeros) into ctxKeys/ctxVals. */
+  private maskContext(ctx: SparseVector): void {
+    const pos = this.ctxPos;
+    const keys = this.ctxKeys;
+    const vals = this.ctxVals;
+    let m = 0;
+    for (let j = 0; j < ctx.nnz; j++) {
+      const key = ctx.indices[j]! & this.mask;
+      const p = pos[key]!;
+      if (p < 0) {
+        pos[key] = m;
+        keys[m] = key;
+        vals[m++] = ctx.values[j]!;
+      } else {
+        vals[p] = vals[p]! + ctx.values[j]!;
+      }
+    }
+    let kept = 0;
+    for (let i = 0; i < m; i++) {
+      pos[keys[i]!] = -1;
+      if (vals[i] !== 0) {
+        keys[kept] = keys[i]!;
+        vals[kept++] = vals[i]!;
+      }
+    }
+    this.ctxN = kept;
+  }
+
+  /**
+   * Fold one outcome (weight > 0) or retract one (weight < 0: the same features, reward and
+   * |weight| folded earlier). O(n_a² + n_a·n_s + n_s²) for the dense parts, O(nnz) for tails.
+   * @throws RangeError on non-finite input, or a retraction naming a dimension or item never folded
+   * @throws NotPositiveDefiniteError when a retraction would leave Λ not positive definite
+   *   (nothing is changed then)
+   */
+  update(x: OutcomeFeatures, reward: number, weight: number): void {
+    if (!Number.isFinite(reward) || !Number.isFinite(weight)) {
+      throw new RangeError(`update needs a finite reward and weight, got ${reward}, ${weight}`);
+    }
+    if (weight === 0) return;
+    const retract = weight < 0;
+    const w = Math.abs(weight);
+    const sw = Math.sqrt(w);
+    const eta = sw * reward;
+    const l0 = this.lambda0;
+    if (retract && this.settings.noise === 'nig' && !(this.nigShape - w / 2 > 0)) {
+      throw new RangeError('retraction exceeds the folded weight (NIG shape would not stay positive)');
+    }
+
+    // Resolve (or, when folding, create) the slots of every non-zero feature first, so that a
+    // failing retraction changes nothing.
+    let blk: Block | undefined;
+    if (this.hasItems) {
+      this.maskContext(x.context);
+      if (this.ctxN > 0) {
+        blk = this.items.get(x.itemId);
+        if (!blk) {
+          if (retract) throw new RangeError(`retraction for item ${x.itemId}, which has no outcome`);
+          blk = new Block(this.itemMaxDense, 4, 4);
+          this.items.set(x.itemId, blk);
+        }
+        for (let m = 0; m < this.ctxN; m++) {
+          let code = blk.slot(this.ctxKeys[m]!);
+          if (code === MISSING) {
+            if (retract) throw new RangeError(`retraction names context dimension ${this.ctxKeys[m]} never folded`);
+            code = blk.add(this.ctxKeys[m]!, l0);
+          }
+          this.ctxCodes[m] = code;
+        }
+      }
+    }
+    const sh = this.shared;
+    const arm = x.arm;
+    if (sh) {
+      if (this.armCodes.length < arm.nnz) this.armCodes = new Int32Array(Math.max(arm.nnz, this.armCodes.length * 2));
+      for (let j = 0; j < arm.nnz; j++) {
+        let code = sh.slot(arm.indices[j]!);
+        if (code === MISSING) {
+          if (retract) throw new RangeError(`retraction names feature ${arm.indices[j]} never folded`);
+          code = sh.add(arm.indices[j]!, l0);
+        }
+        this.armCodes[j] = code;
+      }
+    }
+    if (retract) this.checkTailRetraction(blk, arm, w);
+
+    // Dense parts.
+    const na = blk ? blk.n : 0;
+    const ns = sh ? sh.n : 0;
+    const xa = this.xa;
+    const xs = this.xs;
+    xa.fill(0, 0, na);
+    xs.fill(0, 0, ns);
+    if (blk) {
+      for (let m = 0; m < this.ctxN; m++) {
+        const code = this.ctxCodes[m]!;
+        if (code >= 0) xa[code] = sw * this.ctxVals[m]!;
+      }
+    }
+    if (sh) {
+      for (let j = 0; j < arm.nnz; j++) {
+        const code = this.armCodes[j]!;
+        if (code >= 0) xs[code] = sw * arm.values[j]!;
+      }
+    }
+    if (blk && na > 0 && ns > 0) blk.ensureMRows(ns);
+    if (retract) this.denseDowndate(blk, na, sh, ns, eta);
+    else this.denseUpdate(blk, na, sh, ns, eta);
+
+    // Diagonal tails: plain sums.
+    const sw2 = retract ? -w : w;
+    if (blk) {
+      for (let m = 0; m < this.ctxN; m++) {
+        const code = this.ctxCodes[m]!;
+        if (code < -1) {
+          const t = -2 - code;
+          const v = this.ctxVals[m]!;
+          blk.lam[t] = blk.lam[t]! + sw2 * v * v;
+          blk.tb[t] = blk.tb[t]! + sw2 * reward * v;
+        }
+      }
+    }
+    if (sh) {
+      for (let j = 0; j < arm.nnz; j++) {
+        const code = this.armCodes[j]!;
+        if (code < -1) {
+          const t = -2 - code;
+          const v = arm.values[j]!;
+          sh.lam[t] = sh.lam[t]! + sw2 * v * v;
+          sh.tb[t] = sh.tb[t]! + sw2 * reward * v;
+        }
+      }
+    }
+    this.weightSum += weight;
+    this.outcomes += retract ? -1 : 1;
+    this.muValid = false;
+    this.linvValid = false;
+  }
+
+  private checkTailRetraction(blk: Block | undefined, arm: SparseVector, w: number): void {
+    const fail = (): never => {
+      throw new NotPositiveDefiniteError('retraction would make a diagonal precision non-positive: was it folded?');
+    };
+    if (blk) {
+      for (let m = 0; m < this.ctxN; m++) {
+        const code = this.ctxCodes[m]!;
+        const v = this.ctxVals[m]!;
+        if (code < -1 && !(blk.lam[-2 - code]! - w * v * v > 0)) fail();
+      }
+    }
+    const sh = this.shared;
+    if (sh) {
+      for (let j = 0; j < arm.nnz; j++) {
+        const code = this.armCodes[j]!;
+        const v = arm.values[j]!;
+        if (code < -1 && !(sh.lam[-2 - code]! - w * v * v > 0)) fail();
+      }
+    }
+  }
+
+  /** Givens update of the arrowhead factor [[L_a, 0], [M_a, L_s]] and of y, ρ² (dchud). */
+  private denseUpdate(blk: Block | undefined, na: number, sh: Block | null, ns: number, eta: number): void {
+    let carry = eta;
+    const xa = this.xa;
+    const xs = this.xs;
+    if (blk && na > 0) {
+      const ca = this.ca;
+      cholUpdate(blk.L, na, xa, ca, blk.cap);
+      // The item block's rotations reach the shared rows through M_a before the shared block
+      // rotates; their carries become the shared block's update vector.
+      for (let k = 0; k < ns; k++) xs[k] = applyUpdateToRow(blk.M, k * blk.cap, na, ca, xa, xs[k]!);
+      carry = applyUpdateToRow(blk.y, 0, na, ca, xa, carry);
+    }
+    if (sh && ns > 0) {
+      cholUpdate(sh.L, ns, xs, this.cs, sh.cap);
+      carry = applyUpdateToRow(sh.y, 0, ns, this.cs, xs, carry);
+    }
+    this.rss += carry * carry;
+  }
+
+  /** Orthogonal downdate of the arrowhead factor and of y, ρ² (dchdd), checked before any change. */
+  private denseDowndate(blk: Block | undefined, na: number, sh: Block | null, ns: number, eta: number): void {
+    const xa = this.xa;
+    const xs = this.xs;
+    const ca = this.ca;
+    const cs = this.cs;
+    // p = L⁻¹x for the arrowhead: p_a = L_a⁻¹x_a, p_s = L_s⁻¹(x_s − M_a·p_a).
+    let pp = 0;
+    let py = 0;
+    if (blk && na > 0) {
+      solveLower(blk.L, na, xa, xa, blk.cap);
+      for (let i = 0; i < na; i++) {
+        pp += xa[i]! * xa[i]!;
+        py += xa[i]! * blk.y[i]!;
+      }
+      for (let k = 0; k < ns; k++) {
+        const r = k * blk.cap;
+        let s = 0;
+        for (let i = 0; i < na; i++) s += blk.M[r + i]! * xa[i]!;
+        xs[k] = xs[k]! - s;
+      }
+    }
+    if (sh && ns > 0) {
+      solveLower(sh.L, ns, xs, xs, sh.cap);
+      for (let k = 0; k < ns; k++) {
+        pp += xs[k]! * xs[k]!;
+        py += xs[k]! * sh.y[k]!;
+      }
+    }
+    const alpha2 = 1 - pp;
+    if (!(alpha2 > Number.EPSILON)) {
+      throw new NotPositiveDefiniteError(
+        `retraction would leave the precision matrix not positive definite (1 − |L⁻¹x|² = ${alpha2}): was this outcome folded?`,
+      );
+    }
+    const alpha = Math.sqrt(alpha2);
+    const beta = (eta - py) / alpha;
+    // Rotations run from the last column (shared) to the first (item block).
+    let a = alpha;
+    if (sh && ns > 0) a = downdateRotations(xs, ns, a, cs, xs);
+    if (blk && na > 0) {
+      downdateRotations(xa, na, a, ca, xa);
+      applyDowndateToLower(blk.L, na, ca, xa, blk.cap);
+    }
+    if (sh && ns > 0) {
+      for (let k = 0; k < ns; k++) {
+        const carry = applyDowndateToRow(sh.L, k * sh.cap, k + 1, cs, xs, 0);
+        if (blk && na > 0) applyDowndateToRow(blk.M, k * blk.cap, na, ca, xa, carry);
+      }
+    }
+    let carry = beta;
+    if (sh && ns > 0) carry = applyDowndateToRow(sh.y, 0, ns, cs, xs, carry);
+    if (blk && na > 0) applyDowndateToRow(blk.y, 0, na, ca, xa, carry);
+    this.rss = Math.max(0, this.rss - beta * beta);
+  }
+
+  private beginDecision(): void {
+    if (this.epoch === 0x7fffffff) {
+      this.epoch = 0;
+      if (this.shared) this.shared.tailStamp.fill(0);
+      for (const b of this.items.values()) b.tailStamp.fill(0);
+    }
+    this.epoch++;
+    this.drawCache.begin();
+  }
+
+  private checkCall(input: DecisionFeatures, out: Float64Array, what: string): number {
+    const k = input.itemIds.length;
+    if (input.arms.length !== k) throw new RangeError(`${what}: ${input.arms.length} arms for ${k} items`);
+    if (out.length < k) throw new RangeError(`${what}: output has ${out.length} entries for ${k} candidates`);
+    if (this.itemPart.length < k) this.itemPart = new Float64Array(Math.max(k, this.itemPart.length * 2));
+    return k;
+  }
+
+  /**
+   * One Thompson draw for the decision: σ² ~ InvGamma(aₙ, bₙ) under NIG, then
+   * θ = L⁻ᵀ(y + √(T·σ²)·z) for the shared block and, per distinct candidate item, its block
+   * conditional on the shared draw; dimensions never folded draw from the prior once per
+   * decision. `out[i] = x_iᵀθ`. With T = 0, no randomness is used and `out` is the mean.
+   * @throws RangeError when T is negative or not finite, or the shapes disagree
+   */
+  sample(input: DecisionFeatures, rng: Rng, out: Float64Array, temperature: number): void {
+    if (!(temperature >= 0) || !Number.isFinite(temperature)) {
+      throw new RangeError(`temperature must be finite and >= 0, got ${temperature}`);
+    }
+    const k = this.checkCall(input, out, 'sample');
+    let scale = 0;
+    if (temperature > 0) {
+      const s2 =
+        this.settings.noise === 'known' ? this.settings.noiseVariance : 1 / rng.gamma(this.nigShape, 1 / this.nigScale);
+      scale = Math.sqrt(temperature * s2);
+    }
+    this.beginDecision();
+    const sh = this.shared;
+    const ts = this.ts;
+    let ns = 0;
+    if (sh) {
+      ns = sh.n;
+      const y = sh.y;
+      if (scale > 0) for (let i = 0; i < ns; i++) ts[i] = y[i]! + scale * rng.normal();
+      else for (let i = 0; i < ns; i++) ts[i] = y[i]!;
+      solveUpperT(sh.L, ns, ts, ts, sh.cap);
+    }
+    if (this.hasItems) {
+      this.maskContext(input.context);
+      this.firstIndex.clear();
+    }
+    const itemPart = this.itemPart;
+    for (let i = 0; i < k; i++) {
+      let score = 0;
+      if (sh) score += this.sharedScore(sh, input.arms[i]!, scale, rng);
+      if (this.hasItems) {
+        const id = input.itemIds[i]!;
+        const first = this.firstIndex.get(id);
+        if (first === undefined) {
+          this.firstIndex.set(id, i);
+          itemPart[i] = this.itemScore(id, ns, scale, rng);
+        } else {
+          itemPart[i] = itemPart[first]!;
+        }
+        score += itemPart[i]!;
+      }
+      out[i] = score;
+    }
+  }
+
+  private sharedScore(sh: Block, arm: SparseVector, scale: number, rng: Rng): number {
+    const ts = this.ts;
+    const idx = arm.indices;
+    const val = arm.values;
+    let s = 0;
+    for (let j = 0; j < arm.nnz; j++) {
+      const key = idx[j]!;
+      const code = sh.index.get(key);
+      if (code >= 0) {
+        s += val[j]! * ts[code]!;
+      } else if (code === MISSING) {
+        if (scale === 0) continue;
+        const at = this.drawCache.find(key);
+        let theta: number;
+        if (at >= 0) {
+          theta = this.drawCache.valueAt(at);
+        } else {
+          theta = scale * this.priorSd * rng.normal();
+          this.drawCache.put(key, theta);
+        }
+        s += val[j]! * theta;
+      } else {
+        s += val[j]! * this.tailTheta(sh, -2 - code, scale, rng);
+      }
+    }
+    return s;
+  }
+
+  private tailTheta(b: Block, t: number, scale: number, rng: Rng): number {
+    if (b.tailStamp[t] === this.epoch) return b.tailTheta[t]!;
+    const lam = b.lam[t]!;
+    let theta = b.tb[t]! / lam;
+    if (scale > 0) theta += (scale / Math.sqrt(lam)) * rng.normal();
+    b.tailTheta[t] = theta;
+    b.tailStamp[t] = this.epoch;
+    return theta;
+  }
+
+  /** Item-specific part x_ctxᵀθ_a for one item, θ_a = L_a⁻ᵀ(y_a + s·z_a − M_aᵀθ_s). */
+  private itemScore(id: string, ns: number, scale: number, rng: Rng): number {
+    const blk = this.items.get(id);
+    const keys = this.ctxKeys;
+    const vals = this.ctxVals;
+    let s = 0;
+    if (!blk) {
+      if (scale === 0) return 0;
+      for (let m = 0; m < this.ctxN; m++) s += vals[m]! * scale * this.priorSd * rng.normal();
+      return s;
+    }
+    const na = blk.n;
+    const ta = this.ta;
+    if (na > 0) {
+      const y = blk.y;
+      if (scale > 0) for (let i = 0; i < na; i++) ta[i] = y[i]! + scale * rng.normal();
+      else for (let i = 0; i < na; i++) ta[i] = y[i]!;
+      this.subtractCoupling(blk, na, Math.min(blk.mRows, ns), this.ts, ta);
+      solveUpperT(blk.L, na, ta, ta, blk.cap);
+    }
+    for (let m = 0; m < this.ctxN; m++) {
+      const code = blk.slot(keys[m]!);
+      const v = vals[m]!;
+      if (code >= 0) s += v * ta[code]!;
+      else if (code === MISSING) {
+        if (scale > 0) s += v * scale * this.priorSd * rng.normal();
+      } else s += v * this.tailTheta(blk, -2 - code, scale, rng);
+    }
+    return s;
+  }
+
+  /** out[0..na) −= M_aᵀ·theta over the first `rows` shared rows. */
+  private subtractCoupling(blk: Block, na: number, rows: number, theta: Float64Array, out: Float64Array): void {
+    const M = blk.M;
+    for (let k = 0; k < rows; k++) {
+      const t = theta[k]!;
+      if (t === 0) continue;
+      const r = k * blk.cap;
+      for (let i = 0; i < na; i++) out[i] = out[i]! - M[r + i]! * t;
+    }
+  }
+
+  /**
+   * Posterior mean and standard deviation of each candidate's score:
+   * mean = xᵀμ, sd² = σ²·xᵀΛ⁻¹x (σ² known, or the Student-t scale bₙ/aₙ under NIG).
+   */
+  summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void {
+    const k = this.checkCall(input, mean, 'summarize');
+    if (sd.length < k) throw new RangeError(`summarize: sd has ${sd.length} entries for ${k} candidates`);
+    const sigma2 = this.pointNoiseVariance();
+    const sh = this.shared;
+    const ns = sh ? sh.n : 0;
+    const muS = this.muS;
+    if (sh && !this.muValid) {
+      solveUpperT(sh.L, ns, sh.y, muS, sh.cap);
+      this.muValid = true;
+    }
+    if (!this.hasItems && sh && ns > 0) {
+      this.summarizeShared(input, sh, k, sigma2, mean, sd);
+      return;
+    }
+    if (this.hasItems) this.maskContext(input.context);
+    const l0 = this.lambda0;
+    const vs = this.vs;
+    const xa = this.xa;
+    const ta = this.ta;
+    for (let i = 0; i < k; i++) {
+      let m = 0;
+      let q = 0;
+      let blk: Block | undefined;
+      let na = 0;
+      if (this.hasItems) {
+        blk = this.items.get(input.itemIds[i]!);
+        if (!blk) {
+          for (let j = 0; j < this.ctxN; j++) q += (this.ctxVals[j]! * this.ctxVals[j]!) / l0;
+        } else {
+          na = blk.n;
+          xa.fill(0, 0, na);
+          if (na > 0) {
+            for (let j = 0; j < na; j++) ta[j] = blk.y[j]!;
+            this.subtractCoupling(blk, na, Math.min(blk.mRows, ns), muS, ta);
+            solveUpperT(blk.L, na, ta, ta, blk.cap);
+          }
+          for (let j = 0; j < this.ctxN; j++) {
+            const code = blk.slot(this.ctxKeys[j]!);
+            const v = this.ctxVals[j]!;
+            if (code >= 0) {
+              xa[code] = v;
+              m += v * ta[code]!;
+            } else if (code === MISSING) {
+              q += (v * v) / l0;
+            } else {
+              const t = -2 - code;
+              m += (v * blk.tb[t]!) / blk.lam[t]!;
+              q += (v * v) / blk.lam[t]!;
+            }
+          }
+          if (na > 0) {
+            solveLower(blk.L, na, xa, xa, blk.cap);
+            for (let j = 0; j < na; j++) q += xa[j]! * xa[j]!;
+          }
+        }
+      }
+      if (sh) {
+        const arm = input.arms[i]!;
+        vs.fill(0, 0, ns);
+        for (let j = 0; j < arm.nnz; j++) {
+          const code = sh.index.get(arm.indices[j]!);
+          const v = arm.values[j]!;
+          if (code >= 0) {
+            vs[code] = v;
+            m += v * muS[code]!;
+          } else if (code === MISSING) {
+            q += (v * v) / l0;
+          } else {
+            const t = -2 - code;
+            m += (v * sh.tb[t]!) / sh.lam[t]!;
+            q += (v * v) / sh.lam[t]!;
+          }
+        }
+        if (blk && na > 0) {
+          // Forward substitution through the arrowhead: v_s = L_s⁻¹(x_s − M_a·v_a).
+          const rows = Math.min(blk.mRows, ns);
+          for (let r = 0; r < rows; r++) {
+            const o = r * blk.cap;
+            let s = 0;
+            for (let j = 0; j < na; j++) s += blk.M[o + j]! * xa[j]!;
+            vs[r] = vs[r]! - s;
+          }
+        }
+        if (ns > 0) {
+          solveLower(sh.L, ns, vs, vs, sh.cap);
+          for (let j = 0; j < ns; j++) q += vs[j]! * vs[j]!;
+        }
+      }
+      mean[i] = m;
+      sd[i] = Math.sqrt(sigma2 * q);
+    }
+  }
+
+  /**
+   * `summarize` for the shared structure: with (L⁻¹)ᵀ cached (n³/6 once per posterior version),
+   * xᵀΛ⁻¹x = |L⁻¹x|² costs nnz·n per candidate instead of a forward substitution's n²/2.
+   */
+  private summarizeShared(
+    input: DecisionFeatures,
+    sh: Block,
+    k: number,
+    sigma2: number,
+    mean: Float64Array,
+    sd: Float64Array,
+  ): void {
+    const ns = sh.n;
+    const cap = sh.cap;
+    if (!this.linvValid) {
+      if (this.linvT.length < cap * cap) this.linvT = new Float64Array(cap * cap);
+      const u = this.vs;
+      for (let j = 0; j < ns; j++) {
+        u.fill(0, 0, ns);
+        u[j] = 1;
+        solveLower(sh.L, ns, u, u, cap);
+        this.linvT.set(u.subarray(j, ns), j * cap + j);
+      }
+      this.linvValid = true;
+    }
+    const linvT = this.linvT;
+    const muS = this.muS;
+    const vs = this.vs;
+    const l0 = this.lambda0;
+    for (let i = 0; i < k; i++) {
+      const arm = input.arms[i]!;
+      let m = 0;
+      let q = 0;
+      let lo = ns;
+      vs.fill(0, 0, ns);
+      for (let j = 0; j < arm.nnz; j++) {
+        const code = sh.index.get(arm.indices[j]!);
+        const v = arm.values[j]!;
+        if (code >= 0) {
+          m += v * muS[code]!;
+          if (code < lo) lo = code;
+          const row = code * cap;
+          for (let r = code; r < ns; r++) vs[r] = vs[r]! + v * linvT[row + r]!;
+        } else if (code === MISSING) {
+          q += (v * v) / l0;
+        } else {
+          const t = -2 - code;
+          m += (v * sh.tb[t]!) / sh.lam[t]!;
+          q += (v * v) / sh.lam[t]!;
+        }
+      }
+      for (let r = lo; r < ns; r++) q += vs[r]! * vs[r]!;
+      mean[i] = m;
+      sd[i] = Math.sqrt(sigma2 * q);
+    }
+  }
+
+  /**
+   * Forgetting: Λ ← γΛ + (1−γ)Λ₀, b ← γb, Σw ← γΣw, Σwr² ← γΣwr² (so aₙ ← γaₙ + (1−γ)a₀ and
+   * bₙ = b₀ + ½(γΣwr² − b'ᵀΛ'⁻¹b')), then a fresh factorization: O(n³) per dense block.
+   * @throws RangeError when γ is not in (0, 1]
+   */
+  decay(gamma: number): void {
+    if (!(gamma > 0 && gamma <= 1)) throw new RangeError(`decay needs gamma in (0, 1], got ${gamma}`);
+    if (gamma === 1) return;
+    const g = gamma;
+    const h = (1 - gamma) * this.lambda0;
+    const sh = this.shared;
+    const ns = sh ? sh.n : 0;
+    let yyOld = 0;
+    let yyNew = 0;
+    let jitter = 0;
+    // Shared block: Λ_ss = L_s·L_sᵀ + Σ_a M_a·M_aᵀ and b_s = L_s·y_s + Σ_a M_a·y_a (old),
+    // less the new Σ_a M'_a·M'_aᵀ and M'_a·y'_a once the items are refactored.
+    const lamS = new Float64Array(ns * ns);
+    const bS = new Float64Array(ns);
+    if (sh && ns > 0) {
+      lowerGram(sh.L, ns, lamS, sh.cap);
+      lowerMatVec(sh.L, ns, sh.y, bS, sh.cap);
+      for (let i = 0; i < ns; i++) yyOld += sh.y[i]! * sh.y[i]!;
+    }
+    const subS = new Float64Array(ns * ns);
+    const subB = new Float64Array(ns);
+    for (const blk of this.items.values()) {
+      const na = blk.n;
+      if (na > 0) {
+        const cap = blk.cap;
+        const rows = Math.min(blk.mRows, ns);
+        for (let i = 0; i < na; i++) yyOld += blk.y[i]! * blk.y[i]!;
+        const lamA = new Float64Array(na * na);
+        const bA = new Float64Array(na);
+        lowerGram(blk.L, na, lamA, cap);
+        lowerMatVec(blk.L, na, blk.y, bA, cap);
+        // Λ_sa = M_a·L_aᵀ (rows × na), and the old M_a terms of Λ_ss, b_s.
+        const lamSA = new Float64Array(rows * na);
+        for (let r = 0; r < rows; r++) {
+          const o = r * cap;
+          for (let j = 0; j < na; j++) {
+            let s = 0;
+            for (let i = 0; i <= j; i++) s += blk.M[o + i]! * blk.L[j * cap + i]!;
+            lamSA[r * na + j] = g * s;
+          }
+          for (let r2 = 0; r2 <= r; r2++) {
+            let s = 0;
+            for (let i = 0; i < na; i++) s += blk.M[o + i]! * blk.M[r2 * cap + i]!;
+            lamS[r * ns + r2] = lamS[r * ns + r2]! + s;
+            if (r2 !== r) lamS[r2 * ns + r] = lamS[r2 * ns + r]! + s;
+          }
+          let sb = 0;
+          for (let i = 0; i < na; i++) sb += blk.M[o + i]! * blk.y[i]!;
+          bS[r] = bS[r]! + sb;
+        }
+        for (let i = 0; i < na * na; i++) lamA[i] = g * lamA[i]!;
+        for (let i = 0; i < na; i++) {
+          lamA[i * na + i] = lamA[i * na + i]! + h;
+          bA[i] = g * bA[i]!;
+        }
+        const La = new Float64Array(na * na);
+        jitter = Math.max(jitter, cholesky(lamA, na, La).jitter);
+        for (let r = 0; r < na; r++) {
+          blk.L.fill(0, r * cap, r * cap + cap);
+          blk.L.set(La.subarray(r * na, r * na + r + 1), r * cap);
+        }
+        solveLower(blk.L, na, bA, blk.y, cap);
+        for (let i = 0; i < na; i++) yyNew += blk.y[i]! * blk.y[i]!;
+        // M'_a = Λ'_sa·L'_a⁻ᵀ, row by row: L'_a·m = Λ'_sa[r,:]ᵀ.
+        for (let r = 0; r < rows; r++) {
+          const o = r * cap;
+          solveLower(blk.L, na, lamSA.subarray(r * na, r * na + na), blk.M.subarray(o, o + na), cap);
+        }
+        for (let r = 0; r < rows; r++) {
+          const o = r * cap;
+          for (let r2 = 0; r2 <= r; r2++) {
+            let s = 0;
+            for (let i = 0; i < na; i++) s += blk.M[o + i]! * blk.M[r2 * cap + i]!;
+            subS[r * ns + r2] = subS[r * ns + r2]! + s;
+            if (r2 !== r) subS[r2 * ns + r] = subS[r2 * ns + r]! + s;
+          }
+          let sb = 0;
+          for (let i = 0; i < na; i++) sb += blk.M[o + i]! * blk.y[i]!;
+          subB[r] = subB[r]! + sb;
+        }
+      }
+      this.decayTail(blk, g, h);
+    }
+    if (sh) {
+      if (ns > 0) {
+        for (let i = 0; i < ns * ns; i++) lamS[i] = g * lamS[i]! - subS[i]!;
+        for (let i = 0; i < ns; i++) {
+          lamS[i * ns + i] = lamS[i * ns + i]! + h;
+          bS[i] = g * bS[i]! - subB[i]!;
+        }
+        const Ls = new Float64Array(ns * ns);
+        jitter = Math.max(jitter, cholesky(lamS, ns, Ls).jitter);
+        for (let r = 0; r < ns; r++) {
+          sh.L.fill(0, r * sh.cap, r * sh.cap + sh.cap);
+          sh.L.set(Ls.subarray(r * ns, r * ns + r + 1), r * sh.cap);
+        }
+        solveLower(sh.L, ns, bS, sh.y, sh.cap);
+        for (let i = 0; i < ns; i++) yyNew += sh.y[i]! * sh.y[i]!;
+      }
+      this.decayTail(sh, g, h);
+    }
+    // Σwr² = ρ² + |y|² over the dense blocks.
+    this.rss = Math.max(0, g * (this.rss + yyOld) - yyNew);
+    this.weightSum *= g;
+    this.lastJitter = jitter;
+    this.muValid = false;
+    this.linvValid = false;
+  }
+
+  private decayTail(b: Block, g: number, h: number): void {
+    for (let t = 0; t < b.tn; t++) {
+      b.lam[t] = g * b.lam[t]! + h;
+      b.tb[t] = g * b.tb[t]!;
+    }
+  }
+
+  /** Learned state, exactly (see {@link PosteriorState}). */
+  toState(): PosteriorState {
+    const items: ItemBlockState[] = [];
+    for (const [id, b] of this.items) items.push({ id, ...b.toState() });
+    return {
+      structure: this.settings.structure,
+      lambda0: this.lambda0,
+      contextBits: this.settings.contextBits,
+      outcomes: this.outcomes,
+      weightSum: this.weightSum,
+      rss: this.rss,
+      shared: this.shared ? this.shared.toState() : null,
+      items,
+    };
+  }
+
+  /**
+   * Replace the learned state by a snapshot's (validated with `posteriorStateSchema`).
+   * @throws RangeError when it was built under another structure, prior or context masking, or
+   *   its arrays are inconsistent
+   */
+  loadState(s: PosteriorState): void {
+    const cfg = this.settings;
+    if (s.structure !== cfg.structure) throw new RangeError(`snapshot structure ${s.structure} ≠ config ${cfg.structure}`);
+    if (s.lambda0 !== this.lambda0) {
+      throw new RangeError(`snapshot prior precision ${s.lambda0} ≠ config's ${this.lambda0} (priorVariance/noiseVariance/noise changed)`);
+    }
+    if (this.hasItems && s.contextBits !== cfg.contextBits) {
+      throw new RangeError(`snapshot contextBits ${s.contextBits} ≠ config ${cfg.contextBits}`);
+    }
+    if ((s.shared !== null) !== this.hasShared) throw new RangeError('snapshot shared block does not match the structure');
+    if (!this.hasItems && s.items.length > 0) throw new RangeError('snapshot has item blocks but the structure is shared');
+    const shared = s.shared ? Block.fromState(s.shared, this.sharedMaxDense, 0x80000000, 0, 'shared block') : null;
+    const sharedRows = shared ? shared.n : 0;
+    const items = new Map<string, Block>();
+    for (const it of s.items) {
+      if (items.has(it.id)) throw new RangeError(`snapshot item ${it.id} appears twice`);
+      items.set(it.id, Block.fromState(it, this.itemMaxDense, this.mask + 1, sharedRows, `item ${it.id}`));
+    }
+    this.shared = shared;
+    this.items.clear();
+    for (const [id, b] of items) this.items.set(id, b);
+    this.outcomes = s.outcomes;
+    this.weightSum = s.weightSum;
+    this.rss = s.rss;
+    this.muValid = false;
+    this.linvValid = false;
+    this.lastJitter = 0;
+  }
+
+  /** Counts and the noise estimate, for the model API. */
+  describe(): Record<string, unknown> {
+    const sh = this.shared;
+    let itemDims = 0;
+    let dense = sh ? sh.n : 0;
+    for (const b of this.items.values()) {
+      itemDims += b.dims();
+      dense += b.n;
+    }
+    const sharedDims = sh ? sh.dims() : 0;
+    const out: Record<string, unknown> = {
+      structure: this.settings.structure,
+      noise: this.settings.noise,
+      outcomes: this.outcomes,
+      weightSum: this.weightSum,
+      dimsSeen: sharedDims + itemDims,
+      sharedDims,
+      items: this.items.size,
+      itemDims,
+      denseDims: dense,
+      diagonalDims: sharedDims + itemDims - dense,
+      jitter: this.lastJitter,
+    };
+    if (this.settings.noise === 'known') {
+      out['noiseVariance'] = this.settings.noiseVariance;
+    } else {
+      const a = this.nigShape;
+      const b = this.nigScale;
+      out['nig'] = { a, b };
+      // E[σ²] = bₙ/(aₙ − 1) exists only for aₙ > 1.
+      out['noiseVariance'] = a > 1 ? b / (a - 1) : null;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Prometheus metrics of one app, on its own {@link Registry} (never the global one, so tests can
+ * build many apps). Request counts and latency come from the HTTP layer; the learning figures
+ * are read from the engine at scrape time (collect callbacks): the models' counters since the
+ * process started, and row counts from the store.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Engine } from '../engine/engine.js';
+
+/** Figures of one model at scrape time. */
+interface ModelStats {
+  readonly modelId: string;
+  readonly version: number;
+  readonly decisions: number;
+  readonly slots: number;
+  readonly explored: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+  readonly retractions: number;
+  readonly allowedShare: number;
+  readonly ledger: number;
+  readonly openWindows: number;
+  readonly lag: number;
+}
+
+/** The app's metrics. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Record one answered request (`route` is the route pattern, never the raw URL). */
+  observeRequest(route: string, method: string, status: number, seconds: number): void;
+  /** The exposition text (Prometheus format), reading the engine once. */
+  render(): Promise<string>;
+}
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /** Also export the process metrics of prom-client (CPU, memory, event-loop lag). Default false. */
+  readonly processMetrics?: boolean;
+}
+
+/**
+ * Build the metrics of an app serving `engine`.
+ *
+ * Shares: `liubai_ignored_share` = ignored / all outcomes folded since start;
+ * `liubai_explored_share` = explored slots / shown slots since start. Lag:
+ * `liubai_learning_log_lag` = last learning-log seq − seq folded into the serving posterior.
+ */
+export function createMetrics(engine: Engine, options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'liubai_' });
+
+  let cache: { at: number; stats: ModelStats[] } | null = null;
+  const stats = (): ModelStats[] => {
+    // Every collect callback of one scrape reads the same figures (one pass over the store).
+    const now = performance.now();
+    if (cache && now - cache.at < 100) return cache.stats;
+    const out: ModelStats[] = [];
+    for (const modelId of engine.modelIds()) {
+      const m = engine.model(modelId);
+      const c = engine.store.counts(modelId);
+      out.push({
+        modelId,
+        version: m.version,
+        decisions: m.counters.decisions,
+        slots: m.counters.slots,
+        explored: m.counters.explored,
+        outcomes: { ...m.counters.outcomes },
+        retractions: m.counters.retractions,
+        allowedShare: m.config.budget.share,
+        ledger: c.ledger,
+        openWindows: c.openWindows,
+        lag: Math.max(0, engine.store.lastSeq(modelId) - m.posteriorSeq),
+      });
+    }
+    cache = { at: now, stats: out };
+    return out;
+  };
+
+  const requests = new Counter({
+    name: 'liubai_http_requests_total',
+    help: 'HTTP requests answered, by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'liubai_http_request_duration_seconds',
+    help: 'HTTP request latency (first byte read to last byte written), by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+
+  /** A counter read from the engine: reset, then set to the current totals. */
+  const engineCounter = (name: string, help: string, value: (s: ModelStats) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['model'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of stats()) this.inc({ model: s.modelId }, value(s));
+      },
+    });
+  const engineGauge = (name: string, help: string, value: (s: ModelStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['model'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of stats()) this.set({ model: s.modelId }, value(s));
+      },
+    });
+
+  new Gauge({
+    name: 'liubai_models',
+    help: 'Models hosted',
+    registers: [registry],
+    collect() {
+      this.set(engine.modelIds().length);
+    },
+  });
+  engineGauge('liubai_model_version', 'Config version of each model', (s) => s.version);
+  engineCounter('liubai_decisions_total', 'Rank decisions since the process started', (s) => s.decisions);
+  engineCounter('liubai_slots_total', 'Slate slots shown since the process started', (s) => s.slots);
+  engineCounter('liubai_explored_slots_total', 'Slots given to the exploration budget since the process started', (s) => s.explored);
+  new Counter({
+    name: 'liubai_outcomes_total',
+    help: 'Outcomes folded into the posterior since the process started, by kind (ignored = silence)',
+    labelNames: ['model', 'kind'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of stats()) {
+        for (const [kind, n] of Object.entries(s.outcomes)) this.inc({ model: s.modelId, kind }, n);
+      }
+    },
+  });
+  engineCounter('liubai_retractions_total', 'Retracted outcomes (late positive feedback) since the process started', (s) => s.retractions);
+  engineGauge('liubai_ignored_share', 'Share of outcomes that were silence (ignored) since the process started', (s) => {
+    let total = 0;
+    for (const n of Object.values(s.outcomes)) total += n;
+    return total > 0 ? (s.outcomes['ignored'] ?? 0) / total : 0;
+  });
+  engineGauge('liubai_explored_share', 'Share of shown slots placed by the exploration budget since the process started', (s) =>
+    s.slots > 0 ? s.explored / s.slots : 0,
+  );
+  engineGauge('liubai_budget_allowed_share', 'Configured long-run exploration share (budget.share)', (s) => s.allowedShare);
+  engineGauge('liubai_budget_spent_slots', 'Exploratory slots in the budget ledger (all time)', (s) => s.ledger);
+  engineGauge('liubai_learning_log_lag', 'Learning-log entries not yet folded into the serving posterior', (s) => s.lag);
+  engineGauge('liubai_open_windows', 'Exposed impressions whose reward window is open', (s) => s.openWindows);
+
+  return {
+    registry,
+    observeRequest(route, method, status, seconds) {
+      const labels = { route, method, status: String(status) };
+      requests.inc(labels);
+      latency.observe(labels, seconds);
+    },
+    async render() {
+      cache = null;
+      return registry.metrics();
+    },
+  };
+}

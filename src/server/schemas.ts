@@ -1,0 +1,208 @@
+/**
+ * The wire format of the HTTP API, as zod schemas: the single source of the request and response
+ * types (`z.input` for callers, `z.output` inside) and of `GET /openapi.json`. Request bodies are
+ * `.strict()`: an unknown field is a 400 naming it.
+ */
+import { z } from 'zod';
+
+/** A feature value: a finite number, a string, a boolean or a list of strings. */
+export const featureValueSchema = z.union([z.number(), z.string(), z.boolean(), z.array(z.string())]);
+
+/** One namespace of features: `{ age: 31, device: "ios", tags: ["a", "b"] }`. */
+export const namespaceSchema = z.record(z.string(), featureValueSchema);
+
+/** Namespaced features: `{ user: {...}, session: {...} }`. */
+export const namespacedFeaturesSchema = z.record(z.string(), namespaceSchema);
+
+/**
+ * An id that is a database key: non-empty, bounded, well-formed UTF-16 (a lone surrogate would
+ * not survive the round trip through UTF-8 storage and could never be found again).
+ */
+const idString = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !/\p{Cs}/u.test(s), { message: 'must be well-formed Unicode (no lone surrogates)' });
+
+/** Path and body ids (the featurizer bounds feature strings separately). */
+export const modelIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}');
+export const eventIdSchema = idString(256);
+export const userIdSchema = idString(256);
+export const itemIdSchema = idString(1024);
+
+/** Epoch milliseconds, or an ISO 8601 date-time with a zone (`2024-05-01T12:00:00Z`). */
+export const timestampSchema = z
+  .union([z.number().min(0).max(8.64e15), z.iso.datetime({ offset: true })])
+  .transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
+
+/** A candidate item. */
+export const candidateSchema = z
+  .object({
+    id: itemIdSchema,
+    features: namespacedFeaturesSchema.optional(),
+    group: idString(256).optional(),
+  })
+  .strict();
+
+/**
+ * `POST /v1/models/{modelId}/rank`. The candidate count is bounded by the model's
+ * `limits.maxCandidates` (TOO_MANY_CANDIDATES), `slots` by `limits.maxSlots`.
+ */
+export const rankRequestSchema = z
+  .object({
+    context: namespacedFeaturesSchema.default({}),
+    candidates: z.array(candidateSchema).min(1),
+    slots: z.number().int().min(1).optional(),
+    userId: userIdSchema.optional(),
+    eventId: eventIdSchema.optional(),
+    deferExposure: z.boolean().optional(),
+  })
+  .strict();
+
+export const rankedItemSchema = z.object({
+  id: z.string(),
+  /** 1-based. */
+  position: z.number().int().min(1),
+  /** P(this item at this position) under the whole randomized rule. */
+  propensity: z.number(),
+  /** P(this item anywhere in the slate). */
+  slatePropensity: z.number(),
+  /** Placed by the exploration budget (serendipity), not by the sampled scores. */
+  explored: z.boolean(),
+});
+
+export const rankResponseSchema = z.object({
+  eventId: z.string(),
+  modelVersion: z.number().int(),
+  /** Learning-log position of the posterior that was sampled. */
+  posteriorSeq: z.number().int(),
+  slate: z.array(rankedItemSchema),
+});
+
+/** One feedback event. Idempotent per (eventId, itemId, kind). */
+export const feedbackEventSchema = z
+  .object({
+    eventId: eventIdSchema,
+    itemId: itemIdSchema,
+    kind: z.enum(['click', 'convert', 'dismiss', 'regret', 'ignore']),
+    value: z.number().optional(),
+    at: timestampSchema.optional(),
+  })
+  .strict();
+
+/** `POST /v1/models/{modelId}/feedback` with a batch; the batch size limit is a server setting. */
+export const feedbackBatchSchema = z.object({ events: z.array(feedbackEventSchema).min(1) }).strict();
+
+/** A single event or a batch. */
+export const feedbackRequestSchema = z.union([feedbackEventSchema, feedbackBatchSchema]);
+
+export const feedbackResponseSchema = z.object({
+  /** Events applied now. */
+  accepted: z.number().int(),
+  /** Events received before (nothing changed). */
+  duplicates: z.number().int(),
+  /** Learning-log entries written (outcomes and retractions). */
+  outcomes: z.number().int(),
+});
+
+/** `POST .../decisions/{eventId}/expose` takes no body (or `{}`). */
+export const exposeRequestSchema = z.object({}).strict();
+
+export const exposeResponseSchema = z.object({
+  eventId: z.string(),
+  /** true when the decision was exposed now, false when it had been exposed before. */
+  exposed: z.boolean(),
+});
+
+export const putModelResponseSchema = z.object({
+  modelId: z.string(),
+  version: z.number().int(),
+  created: z.boolean(),
+});
+
+export const deleteModelResponseSchema = z.object({ modelId: z.string(), deleted: z.literal(true) });
+
+export const budgetTotalsSchema = z.object({
+  decisions: z.number().int(),
+  slots: z.number().int(),
+  explored: z.number().int(),
+  cost: z.number(),
+  exploredShare: z.number(),
+});
+
+/** `GET /v1/models/{modelId}`: `?posterior=full` adds the whole posterior state. */
+export const modelQuerySchema = z.object({ posterior: z.enum(['summary', 'full']).default('summary') });
+
+export const modelViewSchema = z.object({
+  modelId: z.string(),
+  version: z.number().int(),
+  config: z.record(z.string(), z.unknown()),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  posterior: z.record(z.string(), z.unknown()),
+  budget: z.object({
+    allowedShare: z.number(),
+    allTime: budgetTotalsSchema,
+    lastHour: budgetTotalsSchema,
+    lastDay: budgetTotalsSchema,
+  }),
+  /** Only with `?posterior=full`: the policy snapshot (equal JSON = equal posterior). */
+  posteriorState: z.unknown().optional(),
+});
+
+export const modelListSchema = z.object({
+  models: z.array(
+    z.object({
+      modelId: z.string(),
+      version: z.number().int(),
+      policy: z.string(),
+      createdAt: z.number(),
+      updatedAt: z.number(),
+    }),
+  ),
+});
+
+/** `GET .../users/{userId}/budget`: `?since=` (epoch ms or ISO) adds a custom window. */
+export const userBudgetQuerySchema = z.object({
+  since: z
+    .union([z.string().regex(/^\d{1,16}$/).transform(Number), z.iso.datetime({ offset: true }).transform((v) => Date.parse(v))])
+    .optional(),
+});
+
+export const userBudgetSchema = z.object({
+  modelId: z.string(),
+  userId: z.string(),
+  allTime: budgetTotalsSchema,
+  lastHour: budgetTotalsSchema,
+  lastDay: budgetTotalsSchema,
+  since: budgetTotalsSchema.optional(),
+});
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+/** Every error answer. `requestId` matches the `x-request-id` header and the server log. */
+export const errorResponseSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    requestId: z.string(),
+  }),
+});
+
+export type RankRequestBody = z.output<typeof rankRequestSchema>;
+export type RankResponseBody = z.output<typeof rankResponseSchema>;
+export type FeedbackEventBody = z.output<typeof feedbackEventSchema>;
+export type FeedbackResponseBody = z.output<typeof feedbackResponseSchema>;
+export type ExposeResponseBody = z.output<typeof exposeResponseSchema>;
+export type PutModelResponseBody = z.output<typeof putModelResponseSchema>;
+export type DeleteModelResponseBody = z.output<typeof deleteModelResponseSchema>;
+export type ModelViewBody = z.output<typeof modelViewSchema>;
+export type ModelListBody = z.output<typeof modelListSchema>;
+export type UserBudgetBody = z.output<typeof userBudgetSchema>;
+export type ErrorResponseBody = z.output<typeof errorResponseSchema>;
+export type BudgetTotalsBody = z.output<typeof budgetTotalsSchema>;

@@ -1,0 +1,216 @@
+/**
+ * The listening server: opens the SQLite store, loads every model (latest snapshot + replay of
+ * the learning log after it), creates the configured models, listens, sweeps reward windows
+ * with the real clock, takes periodic snapshots, and shuts down gracefully: stop accepting,
+ * finish in-flight requests, a final snapshot, close the database.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Engine } from '../engine/engine.js';
+import { parseModelConfig } from '../engine/config.js';
+import { openSqliteStore } from '../storage/sqlite/index.js';
+import type { Store } from '../storage/types.js';
+import { createApp, type AppLimitsInput } from './app.js';
+import type { ApiKeys } from './auth.js';
+import { jsonLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { openWalSync, type WalSync } from './durability.js';
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  readonly host: string;
+  /** 0 = any free port (see the returned `url`). */
+  readonly port: number;
+  /** SQLite database file (its directory must exist). */
+  readonly dbPath: string;
+  readonly keys?: ApiKeys;
+  readonly limits?: AppLimitsInput;
+  /** Engine: snapshot a model every this many folded learning-log entries (0 = never). Default 1000. */
+  readonly snapshotEvery?: number;
+  /** Snapshot every model whose posterior moved, this often (ms; 0 = never). Default 60 000. */
+  readonly snapshotIntervalMs?: number;
+  /** Close due reward windows this often (ms). Default 1000. */
+  readonly sweepIntervalMs?: number;
+  /** Models to create (or reconfigure when their config differs) at startup. */
+  readonly models?: Readonly<Record<string, unknown>>;
+  /** A model to create when the store holds no model at all after `models` (the demo). */
+  readonly fallbackModel?: { readonly modelId: string; readonly config: unknown } | null;
+  /** Close lingering connections after this long when shutting down (ms). Default 10 000. */
+  readonly shutdownTimeoutMs?: number;
+  /** Export process metrics (CPU, memory, event loop). Default true. */
+  readonly processMetrics?: boolean;
+  readonly logger?: Logger;
+  /**
+   * What a 2xx survives (default `process`):
+   * - `process`: a killed process (`kill -9`). SQLite `synchronous = NORMAL` in WAL mode: the
+   *   commit is in the WAL in the OS page cache before the answer; an OS crash or power loss can
+   *   lose the last commits.
+   * - `power`: power loss too. Same commits, plus a shared asynchronous fsync of the WAL before
+   *   each 2xx (group commit, see durability.ts), so the event loop never waits on the disk.
+   */
+  readonly durability?: 'process' | 'power';
+  /** Build the store (default: {@link openSqliteStore} on `dbPath`, `synchronous = NORMAL`). */
+  readonly openStore?: (path: string) => Store;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** `http://host:port` with the actual port. */
+  readonly url: string;
+  readonly port: number;
+  readonly engine: Engine;
+  /** Models created at startup (by `models` or `fallbackModel`). */
+  readonly created: readonly string[];
+  /**
+   * Graceful shutdown: readiness off, stop accepting, wait for in-flight requests, final
+   * snapshot, close the store. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Start serving.
+ * @throws LiubaiError INVALID_CONFIG (a configured model), the listen error (e.g. EADDRINUSE),
+ *   store errors; the store is closed again when startup fails after opening it
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const logger = options.logger ?? jsonLogger();
+  const store = options.openStore ? options.openStore(options.dbPath) : openSqliteStore(options.dbPath, { synchronous: 'NORMAL' });
+  let engine: Engine;
+  const created: string[] = [];
+  let walSync: WalSync | null = null;
+  try {
+    if (options.durability === 'power') walSync = await openWalSync(options.dbPath);
+    engine = new Engine({ store, snapshotEvery: options.snapshotEvery ?? 1000 });
+    for (const [modelId, config] of Object.entries(options.models ?? {})) {
+      if (engine.has(modelId)) {
+        const wanted = JSON.stringify(parseModelConfig(config));
+        if (wanted === JSON.stringify(engine.model(modelId).config)) continue;
+        engine.putModel(modelId, config);
+        logger.info('model reconfigured from settings', { modelId, version: engine.model(modelId).version });
+      } else {
+        engine.putModel(modelId, config);
+        created.push(modelId);
+      }
+    }
+    const fallback = options.fallbackModel;
+    if (fallback && engine.modelIds().length === 0) {
+      engine.putModel(fallback.modelId, fallback.config);
+      created.push(fallback.modelId);
+    }
+  } catch (error) {
+    await walSync?.close();
+    store.close();
+    throw error;
+  }
+
+  let state: 'starting' | 'ready' | 'draining' | 'closed' = 'starting';
+  const app = createApp({
+    engine,
+    ...(options.keys ? { keys: options.keys } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    logger,
+    metrics: createMetrics(engine, { processMetrics: options.processMetrics ?? true }),
+    isReady: () => state === 'ready',
+    isDraining: () => state === 'draining',
+    ...(walSync ? { commitBarrier: walSync.barrier } : {}),
+  });
+  const server: Server = createServer(app);
+  // A little above typical load-balancer idle timeouts, so the balancer closes first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await walSync?.close();
+    store.close();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const hostInUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${hostInUrl}:${address.port}`;
+
+  const guard = (what: string, fn: () => void) => () => {
+    try {
+      fn();
+    } catch (error) {
+      logger.error(`${what} failed`, { error: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) });
+    }
+  };
+  const sweepMs = options.sweepIntervalMs ?? 1000;
+  const sweeper = setInterval(guard('sweep', () => engine.tick()), sweepMs);
+  sweeper.unref();
+
+  // Periodic snapshots: only models whose posterior moved since their last snapshot here.
+  const snapshotSeq = new Map<string, number>();
+  const snapshotChanged = () => {
+    for (const modelId of engine.modelIds()) {
+      const m = engine.model(modelId);
+      if (snapshotSeq.get(modelId) === m.posteriorSeq) continue;
+      store.transaction(() => m.snapshot());
+      snapshotSeq.set(modelId, m.posteriorSeq);
+    }
+  };
+  const snapshotMs = options.snapshotIntervalMs ?? 60_000;
+  const snapshotter = snapshotMs > 0 ? setInterval(guard('snapshot', snapshotChanged), snapshotMs) : null;
+  snapshotter?.unref();
+
+  state = 'ready';
+  logger.info('listening', { url, models: engine.modelIds().length });
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      state = 'draining';
+      clearInterval(sweeper);
+      if (snapshotter) clearInterval(snapshotter);
+      await new Promise<void>((resolve) => {
+        const timeout = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
+        timeout.unref();
+        server.close(() => {
+          clearTimeout(timeout);
+          resolve();
+        });
+        // Keep-alive connections with no request in flight would hold close() open.
+        server.closeIdleConnections();
+      });
+      guard('final snapshot', snapshotChanged)();
+      await walSync?.close();
+      store.close();
+      state = 'closed';
+      logger.info('stopped', { url });
+    })();
+    return closing;
+  };
+
+  return { url, port: address.port, engine, created, close };
+}
+
+/**
+ * Shut `running` down gracefully on SIGTERM or SIGINT, then exit with code 0 (1 when the
+ * shutdown itself failed). A second signal exits at once.
+ */
+export function exitOnSignals(running: RunningServer, logger: Logger = jsonLogger()): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info('shutting down', { signal });
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error: error instanceof Error ? error.message : String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,390 @@
+/**
+ * HTTP benchmark (`npm run bench:http`). Not a timed test: it prints figures.
+ *
+ * Setup: the server runs in a CHILD PROCESS (`node bin/liubai.mjs serve`, SQLite in a temporary
+ * directory) and autocannon drives it from this process over loopback, so load generation and
+ * serving each have a core of this 2-core machine. Model: linear-gaussian (shared, full
+ * covariance over up to 256 seen dimensions), k = 50 candidates, slots = 5, features.bits = 12
+ * with the interactions user×item and session×item, propensity.draws = 64, budget share 0.05
+ * (rule `uncertain`), per-user token buckets (1,000 users).
+ *
+ * Phases, per durability mode (`process` = SQLite NORMAL, the default; `power` = plus the
+ * shared asynchronous WAL fsync before every 2xx):
+ *   1. warm-up ranks (collects decisions), 2. batched feedback ingestion (batches of 100 events:
+ *   the posterior learns), 3. maximum rank throughput (10 connections, --duration s),
+ *   4. p50/p99 latency at fixed rates 100, 300 and 1,000 rank/s (autocannon `overallRate`,
+ *   latencies corrected for coordinated omission).
+ * Then an in-process breakdown of one rank (medians over 2,000 ranks): JSON parse, validation,
+ * featurize, posterior sd, sample, select, propensities, SQLite write, response JSON.
+ *
+ * Usage: npm run bench:http [-- --duration 10 --modes process,power]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createRng, decisionSeed } from '../../src/core/rng.js';
+import { parseModelConfig } from '../../src/engine/config.js';
+import { Engine } from '../../src/engine/engine.js';
+import { createFeaturizer } from '../../src/features/index.js';
+import { estimatePropensities } from '../../src/policies/explore/propensity.js';
+import { selectSlate, type SelectionInput, type SelectionParams } from '../../src/policies/explore/select.js';
+import { createPolicy } from '../../src/policies/registry.js';
+import { rankRequestSchema } from '../../src/server/schemas.js';
+import { openSqliteStore } from '../../src/storage/sqlite/index.js';
+import type { DecisionRecord, OpenImpression } from '../../src/storage/types.js';
+
+// ───────────────────────────── autocannon (untyped) ─────────────────────────────
+
+interface Histogram {
+  average: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+interface AutocannonResult {
+  requests: Histogram & { total: number };
+  latency: Histogram;
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  ['2xx']: number;
+}
+interface AutocannonRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  setupRequest?: (req: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest;
+  onResponse?: (status: number, body: string) => void;
+}
+interface AutocannonOptions {
+  url: string;
+  connections: number;
+  duration?: number;
+  amount?: number;
+  overallRate?: number;
+  requests: AutocannonRequest[];
+}
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as (opts: AutocannonOptions) => Promise<AutocannonResult>;
+
+// ───────────────────────────── settings ─────────────────────────────
+
+const args = process.argv.slice(2);
+const argOf = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
+};
+const DURATION = Number(argOf('--duration', '10'));
+const MODES = argOf('--modes', 'process,power').split(',') as Array<'process' | 'power'>;
+const ROOT = new URL('../..', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin/liubai.mjs');
+const MODEL = 'bench';
+const K = 50;
+
+const modelConfig = {
+  policy: { kind: 'linear-gaussian' },
+  features: { bits: 12, interactions: [['user', 'item'], ['session', 'item']] },
+  propensity: { draws: 64 },
+  budget: { share: 0.05, rule: 'uncertain', perUser: { ratePerHour: 2, burst: 2 } },
+  slots: 5,
+  seed: 1,
+};
+
+// ───────────────────────────── workload ─────────────────────────────
+
+const rng = createRng('http-bench');
+const countries = ['fr', 'de', 'es', 'it', 'uk', 'us', 'br', 'jp', 'cn', 'in'];
+const topics = Array.from({ length: 20 }, (_, i) => `topic${i}`);
+const brands = Array.from({ length: 30 }, (_, i) => `brand${i}`);
+const catalog = Array.from({ length: 500 }, (_, i) => ({
+  id: `item${i}`,
+  features: { item: { topic: topics[i % 20]!, brand: brands[(i * 7) % 30]!, price: Math.round(((i * 37) % 100) + 1) } },
+  group: topics[i % 20]!,
+}));
+
+/** 256 distinct rank bodies (without eventId): a user, a situation, 50 candidates from the catalog. */
+function rankBodies(): string[] {
+  return Array.from({ length: 256 }, (_, b) => {
+    const start = rng.int(catalog.length - K);
+    return JSON.stringify({
+      userId: `user${rng.int(1000)}`,
+      context: {
+        user: { age: 18 + rng.int(60), country: countries[rng.int(10)]!, segment: `s${rng.int(5)}` },
+        session: { hour: rng.int(24), device: ['ios', 'android', 'web'][b % 3]! },
+      },
+      candidates: catalog.slice(start, start + K),
+      slots: 5,
+    });
+  });
+}
+const bodies = rankBodies();
+
+/** Decisions answered by the server, for feedback. */
+const decisions: Array<{ eventId: string; items: string[] }> = [];
+let eventCounter = 0;
+
+function rankRequest(prefix: string, record: boolean): AutocannonRequest {
+  let i = 0;
+  return {
+    method: 'POST',
+    path: `/v1/models/${MODEL}/rank`,
+    headers: { 'content-type': 'application/json' },
+    setupRequest(req) {
+      const body = bodies[i++ % bodies.length]!;
+      req.body = `{"eventId":"${prefix}${eventCounter++}",${body.slice(1)}`;
+      return req;
+    },
+    onResponse(status, body) {
+      if (!record || status !== 200) return;
+      const r = JSON.parse(body) as { eventId: string; slate: Array<{ id: string }> };
+      decisions.push({ eventId: r.eventId, items: r.slate.map((s) => s.id) });
+    },
+  };
+}
+
+/** Feedback batches of 100 events over the collected decisions: mostly silence, some clicks. */
+function feedbackBatches(maxEvents: number): string[] {
+  const events: string[] = [];
+  const r = createRng('feedback-mix');
+  for (const d of decisions) {
+    for (const itemId of d.items) {
+      const u = r.uniform();
+      const kind = u < 0.1 ? 'click' : u < 0.15 ? 'dismiss' : 'ignore';
+      events.push(`{"eventId":"${d.eventId}","itemId":"${itemId}","kind":"${kind}"}`);
+    }
+    if (events.length >= maxEvents) break;
+  }
+  const batches: string[] = [];
+  for (let i = 0; i + 100 <= events.length; i += 100) batches.push(`{"events":[${events.slice(i, i + 100).join(',')}]}`);
+  decisions.length = 0;
+  return batches;
+}
+
+// ───────────────────────────── the server ─────────────────────────────
+
+async function startServer(dir: string, durability: string): Promise<{ child: ChildProcess; url: string }> {
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ models: { [MODEL]: modelConfig } }));
+  const child = spawn(process.execPath, [BIN, 'serve', '--db', join(dir, 'bench.db'), '--port', '0', '--config', config, '--no-demo', '--durability', durability], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      const m = /^liubai listening on (http:\/\/\S+)$/.exec(l);
+      if (m) resolve(m[1]!);
+    });
+  });
+  return { child, url };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
+
+interface Row {
+  mode: string;
+  phase: string;
+  rate: string;
+  p50: string;
+  p99: string;
+  errors: string;
+}
+
+async function benchMode(mode: 'process' | 'power'): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'liubai-http-bench-'));
+  const rows: Row[] = [];
+  const { child, url } = await startServer(dir, mode);
+  try {
+    const run = async (phase: string, opts: Omit<AutocannonOptions, 'url'>, unit = 'rank/s', perRequest = 1) => {
+      const r = await autocannon({ url, ...opts });
+      const total = r['2xx'];
+      rows.push({
+        mode,
+        phase,
+        rate: `${fmt((total * perRequest) / r.duration, 0)} ${unit}`,
+        p50: fmt(r.latency.p50, 2),
+        p99: fmt(r.latency.p99, 2),
+        errors: `${r.non2xx + r.errors + r.timeouts}`,
+      });
+      process.stderr.write(`${mode} ${phase}: ${rows[rows.length - 1]!.rate} p50 ${rows[rows.length - 1]!.p50} ms p99 ${rows[rows.length - 1]!.p99} ms\n`);
+      return r;
+    };
+    // 1. warm-up: JIT, SQLite pages, and decisions to give feedback on.
+    await run('warm-up (10 conn)', { connections: 10, duration: Math.max(3, DURATION / 2), requests: [rankRequest(`${mode}-w`, true)] });
+    // 2. batched feedback ingestion: the posterior learns from ~50k outcomes.
+    const batches = feedbackBatches(50_000);
+    let b = 0;
+    await run(
+      `feedback batches of 100 (${batches.length} batches, 4 conn)`,
+      {
+        connections: 4,
+        amount: batches.length,
+        requests: [
+          {
+            method: 'POST',
+            path: `/v1/models/${MODEL}/feedback`,
+            headers: { 'content-type': 'application/json' },
+            setupRequest(req) {
+              req.body = batches[b++ % batches.length]!;
+              return req;
+            },
+          },
+        ],
+      },
+      'events/s',
+      100,
+    );
+    // 3. saturation, on the learned posterior.
+    await run('max throughput (10 conn)', { connections: 10, duration: DURATION, requests: [rankRequest(`${mode}-s`, false)] });
+    // 4. fixed rates.
+    for (const rate of [100, 300, 1000]) {
+      await run(`fixed rate ${rate}/s (10 conn)`, { connections: 10, duration: DURATION, overallRate: rate, requests: [rankRequest(`${mode}-r${rate}-`, false)] });
+    }
+  } finally {
+    await stopServer(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+// ───────────────────────────── in-process breakdown ─────────────────────────────
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * Where the time of one rank goes, stage by stage, with the same functions the engine calls
+ * (policy trained on 10,000 outcomes first, like the server after the feedback phase).
+ */
+function breakdown(): Array<{ stage: string; median: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'liubai-breakdown-'));
+  const store = openSqliteStore(join(dir, 'b.db'), { synchronous: 'NORMAL' });
+  try {
+    const config = parseModelConfig(modelConfig);
+    const featurizer = createFeaturizer(config.features);
+    const policy = createPolicy(config.policy);
+    const train = createRng('train');
+    for (let i = 0; i < 2000; i++) {
+      const body = JSON.parse(bodies[i % bodies.length]!) as { context: never; candidates: never[] };
+      const df = featurizer.featurize(body.context, body.candidates);
+      for (let j = 0; j < 5; j++) policy.update(featurizer.outcomeFeatures(df, train.int(K)), train.uniform() < 0.1 ? 1 : 0, 1);
+    }
+    const stages = ['JSON parse', 'validation (zod)', 'featurize', 'posterior sd (uncertain rule)', 'sample (1 TS draw)', 'select slate', 'propensities (64 draws)', 'SQLite write (1 tx)', 'response JSON', 'sum of stages', 'engine.rank total (in-process)'];
+    const times = new Map<string, number[]>(stages.map((s) => [s, []]));
+    const add = (stage: string, ms: number) => times.get(stage)!.push(ms);
+    const mean = new Float64Array(K);
+    const sd = new Float64Array(K);
+    const scores = new Float64Array(K);
+    const N = 2000;
+    for (let i = 0; i < N; i++) {
+      const text = `{"eventId":"bd-${i}",${bodies[i % bodies.length]!.slice(1)}`;
+      let t = performance.now();
+      const t0 = t;
+      const raw: unknown = JSON.parse(text);
+      add('JSON parse', -t + (t = performance.now()));
+      const req = rankRequestSchema.parse(raw);
+      add('validation (zod)', -t + (t = performance.now()));
+      const features = featurizer.featurize(req.context, req.candidates);
+      add('featurize', -t + (t = performance.now()));
+      policy.summarize(features, mean, sd);
+      add('posterior sd (uncertain rule)', -t + (t = performance.now()));
+      const seed = decisionSeed(config.seed, 1, req.eventId!);
+      const r = createRng(seed);
+      policy.sample(features, r, scores, 1);
+      add('sample (1 TS draw)', -t + (t = performance.now()));
+      const input: SelectionInput = { groups: req.candidates.map((c) => c.group), cooledDown: new Uint8Array(K), recentGroups: new Set(), sd };
+      const params: SelectionParams = { slots: 5, share: 0.05, exploreTokens: 2, floor: config.budget.floor, maxGroupShare: 1, rule: 'uncertain' };
+      const choice = selectSlate(scores, input, params, r);
+      add('select slate', -t + (t = performance.now()));
+      const props = estimatePropensities((rr, out) => policy.sample(features, rr, out, 1), input, params, choice, K, 64, r.fork('propensity'));
+      add('propensities (64 draws)', -t + (t = performance.now()));
+      const slate = Array.from({ length: choice.length }, (_, p) => ({
+        itemId: req.candidates[choice.items[p]!]!.id,
+        position: p + 1,
+        propensity: props.position[p]!,
+        slatePropensity: props.slate[p]!,
+        explored: choice.explored[p] === 1,
+      }));
+      const record: DecisionRecord = {
+        modelId: MODEL,
+        eventId: req.eventId!,
+        modelVersion: 1,
+        posteriorSeq: 0,
+        seed,
+        at: 1,
+        userId: req.userId!,
+        context: req.context,
+        candidates: req.candidates,
+        slate,
+        draws: 64,
+        exposedAt: 1,
+      };
+      const windows: OpenImpression[] = slate.map((s) => ({ modelId: MODEL, eventId: record.eventId, itemId: s.itemId, position: s.position, deadline: 2 }));
+      store.transaction(() => {
+        store.insertDecision(record);
+        store.openWindows(windows);
+        store.putUserState(MODEL, req.userId!, { fatigue: {}, bucket: null, recentGroups: [] });
+      });
+      add('SQLite write (1 tx)', -t + (t = performance.now()));
+      JSON.stringify({ eventId: record.eventId, modelVersion: 1, posteriorSeq: 0, slate });
+      add('response JSON', -t + (t = performance.now()));
+      add('sum of stages', t - t0);
+    }
+    // The real thing, in-process: the engine on its own store, trained through feedback.
+    const store2 = openSqliteStore(join(dir, 'e.db'), { synchronous: 'NORMAL' });
+    try {
+      const engine = new Engine({ store: store2, snapshotEvery: 0 });
+      engine.putModel(MODEL, modelConfig);
+      for (let i = 0; i < 2000; i++) {
+        const req = rankRequestSchema.parse(JSON.parse(bodies[i % bodies.length]!));
+        const res = engine.rank(MODEL, req);
+        engine.feedbackBatch(
+          MODEL,
+          res.slate.map((s) => ({ eventId: res.eventId, itemId: s.id, kind: train.uniform() < 0.1 ? ('click' as const) : ('ignore' as const) })),
+        );
+      }
+      for (let i = 0; i < N; i++) {
+        const req = rankRequestSchema.parse(JSON.parse(bodies[i % bodies.length]!));
+        const t = performance.now();
+        engine.rank(MODEL, req);
+        add('engine.rank total (in-process)', performance.now() - t);
+      }
+    } finally {
+      store2.close();
+    }
+    return stages.map((stage) => ({ stage, median: median(times.get(stage)!) }));
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ───────────────────────────── main ─────────────────────────────
+
+const all: Row[] = [];
+for (const mode of MODES) all.push(...(await benchMode(mode)));
+
+const header: Row = { mode: 'durability', phase: 'phase', rate: 'throughput', p50: 'p50 ms', p99: 'p99 ms', errors: 'non-2xx/err' };
+const widths = (Object.keys(header) as Array<keyof Row>).map((k) => Math.max(...[header, ...all].map((r) => r[k].length)));
+const line = (r: Row) => (Object.keys(header) as Array<keyof Row>).map((k, i) => r[k].padEnd(widths[i]!)).join('  ');
+console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase`);
+console.log(line(header));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const r of all) console.log(line(r));
+
+const parts = breakdown();
+console.log('\nIn-process breakdown of one rank (medians over 2,000 ranks, trained posterior):');
+for (const p of parts) console.log(`  ${p.stage.padEnd(32)} ${p.median.toFixed(3)} ms`);
+console.log('Targets: p99 ≤ 10 ms at 300 rank/s; ≥ 1,500 rank/s at saturation; ≥ 5,000 feedback events/s.');

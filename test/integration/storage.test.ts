@@ -1,0 +1,146 @@
+/**
+ * The storage contract against every implementation, plus what only the SQLite store promises:
+ * ordered migrations, WAL, and acknowledged writes surviving `kill -9`.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { MemoryStore } from '../../src/storage/memory/index.js';
+import { MIGRATIONS, openSqliteStore, type SqliteStore } from '../../src/storage/sqlite/index.js';
+import { storageContract, type StoreHarness } from './storage-contract.js';
+
+function sqliteHarness(options: Parameters<typeof openSqliteStore>[1] = {}): StoreHarness {
+  // A directory, so the -wal and -shm files go with the database.
+  const dir = mkdtempSync(join(tmpdir(), 'liubai-store-'));
+  const path = join(dir, 'store.db');
+  let current = openSqliteStore(path, options);
+  return {
+    store: current,
+    reopen: () => {
+      current.close();
+      current = openSqliteStore(path, options);
+      return current;
+    },
+    cleanup: () => {
+      current.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+storageContract('memory', () => {
+  const store = new MemoryStore();
+  return { store, cleanup: () => store.close() };
+});
+
+// The contract's semantics do not depend on `synchronous`; NORMAL spares an fsync per commit so
+// the suite stays fast. FULL (the default) is exercised by the kill -9 test below.
+storageContract('sqlite', () => sqliteHarness({ synchronous: 'NORMAL' }));
+
+describe('sqlite store specifics', () => {
+  let dir: string;
+  let path: string;
+  const opened: SqliteStore[] = [];
+  const open = (...args: Parameters<typeof openSqliteStore>): SqliteStore => {
+    const store = openSqliteStore(...args);
+    opened.push(store);
+    return store;
+  };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'liubai-store-'));
+    path = join(dir, 'store.db');
+  });
+  afterEach(() => {
+    for (const s of opened.splice(0)) s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Read the file with a separate connection (what another process would see). */
+  function inspect<T>(read: (db: Database.Database) => T): T {
+    const db = new Database(path, { readonly: true });
+    try {
+      return read(db);
+    } finally {
+      db.close();
+    }
+  }
+
+  test('a new database gets every migration, in order, once; reopening applies nothing', () => {
+    expect(open(path).migrationsApplied).toBe(MIGRATIONS.length);
+    opened.pop()!.close();
+    expect(open(path).migrationsApplied).toBe(0);
+    const versions = inspect((db) => db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all());
+    expect(versions).toStrictEqual(MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  test('the journal is WAL', () => {
+    open(path);
+    expect(inspect((db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
+  });
+
+  test('a database from a newer build is refused', () => {
+    open(path).close();
+    const db = new Database(path);
+    db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(MIGRATIONS.length + 1);
+    db.close();
+    expect(() => open(path)).toThrow(/newer/);
+  });
+
+  test.each([
+    ['synchronous', { synchronous: 'OFF' as unknown as 'FULL' }],
+    ['busyTimeoutMs', { busyTimeoutMs: -1 }],
+    ['busyTimeoutMs', { busyTimeoutMs: 1.5 }],
+  ])('an invalid %s option is refused', (field, options) => {
+    expect(() => open(path, options)).toThrow(new RegExp(field));
+  });
+
+  test("':memory:' works as a private, non-durable store", () => {
+    const store = open(':memory:');
+    store.putModel({ modelId: 'm', version: 1, config: {}, createdAt: 0, updatedAt: 0 });
+    expect(store.listModels()).toHaveLength(1);
+  });
+
+  test.each(['FULL', 'NORMAL'] as const)('with synchronous %s, acknowledged transactions survive kill -9', (synchronous) => {
+    const n = 50;
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `
+        const { openSqliteStore } = await import(process.argv[1]);
+        const store = openSqliteStore(process.argv[2], { synchronous: process.argv[3] });
+        for (let i = 0; i < ${n}; i++) {
+          store.transaction(() => {
+            store.insertDecision({ modelId: 'm', eventId: 'e' + i, modelVersion: 1, posteriorSeq: 0, seed: 's',
+              at: i, context: {}, candidates: [{ id: 'a' }], draws: 1, exposedAt: i,
+              slate: [{ itemId: 'a', position: 1, propensity: 1, slatePropensity: 1, explored: false }] });
+            store.openWindows([{ modelId: 'm', eventId: 'e' + i, itemId: 'a', position: 1, deadline: i + 10 }]);
+            store.appendOutcome({ modelId: 'm', eventId: 'e' + i, itemId: 'a', position: 1, kind: 'click',
+              reward: 1, weight: 1, ordinal: i, at: i });
+          });
+        }
+        // acknowledge, then die without closing (no checkpoint, no cleanup)
+        process.stdout.write('acked ${n}\\n', () => process.kill(process.pid, 'SIGKILL'));
+        `,
+        new URL('../../src/storage/sqlite/index.ts', import.meta.url).href,
+        path,
+        synchronous,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(child.stderr).toBe('');
+    expect(child.signal).toBe('SIGKILL');
+    expect(child.stdout).toBe(`acked ${n}\n`);
+
+    const store = open(path);
+    expect(store.counts('m')).toStrictEqual({ decisions: n, feedback: 0, outcomes: n, ledger: 0, openWindows: n });
+    expect(store.outcomesAfter('m', 0, 2 * n).map((o) => o.ordinal)).toStrictEqual([...Array(n).keys()]);
+    expect(store.getDecision('m', `e${n - 1}`)?.exposedAt).toBe(n - 1);
+  });
+});
