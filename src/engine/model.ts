@@ -166,6 +166,22 @@ export class Model {
     return { ...this.policy.describe(), kind: this.policy.kind, foldedSeq: this.foldedSeq, outcomes: this.ordinals };
   }
 
+  /**
+   * Posterior mean score of each candidate in a context: a read-only probe (no draw, no
+   * fatigue features, nothing logged), e.g. for plotting how the posterior moves over a
+   * simulation. Scores are on the policy's own scale (a click probability for
+   * `beta-bernoulli`, the linear predictor for `linear-gaussian`).
+   * @returns one mean per candidate, in candidate order (length = candidates.length)
+   * @throws LiubaiError INVALID_FEATURES (naming the path)
+   */
+  meanScores(context: NamespacedFeatures, candidates: readonly Candidate[]): Float64Array {
+    const k = candidates.length;
+    const features = this.featurize(context, candidates, new Array<Namespace | undefined>(k).fill(undefined));
+    const mean = new Float64Array(k);
+    this.policy.summarize(features, mean, new Float64Array(k));
+    return mean;
+  }
+
   // ───────────────────────────── rank ─────────────────────────────
 
   /**

@@ -13,12 +13,13 @@
  * (`arrive`, `respond`), the engine its own decision seeds, so two configs run with the same seed
  * meet the same arrival stream (common random numbers) wherever the environment allows it.
  */
+import { TimeHeap } from '../core/heap.js';
 import { createRng } from '../core/rng.js';
 import { Engine } from '../engine/engine.js';
 import type { ModelConfigInput } from '../engine/config.js';
 import { MemoryStore } from '../storage/memory/index.js';
 import type { RankResponse } from '../engine/model.js';
-import type { Environment, Reaction } from './environments/types.js';
+import type { Arrival, Environment, Reaction } from './environments/types.js';
 
 export interface RunOptions {
   /** Number of arrivals (decisions). */
@@ -35,6 +36,11 @@ export interface RunOptions {
   readonly progressEvery?: number;
   /** Record, per step, whether position 1 holds the best item by exact expected reward (k extra calls per step). */
   readonly trackBest?: boolean;
+  /**
+   * How many items to keep in `series.topItemMeans` (default 10; 0 = skip the probe): the items
+   * with the highest posterior mean at the last point.
+   */
+  readonly topItems?: number;
   /** Observe each decision (for tests and custom metrics). */
   readonly onDecision?: (info: { step: number; at: number; userId: string; slate: RankResponse['slate'] }) => void;
 }
@@ -70,7 +76,12 @@ export interface RunSeries {
   readonly exploredShare: number[];
   /** Each group's share of the shown items since the previous point. */
   readonly groupShares: Record<string, number[]>;
-  /** Posterior mean score of the top items (by final mean) at each point, on a fixed probe. */
+  /**
+   * Posterior mean score ({@link Model.meanScores}) of the top items (by mean at the last point,
+   * highest first) at each point, on a fixed probe: the context and candidates of the first
+   * arrival. Scores are on the policy's scale (click probability for `beta-bernoulli`, the
+   * linear predictor for `linear-gaussian`).
+   */
   readonly topItemMeans: Record<string, number[]>;
 }
 
@@ -82,6 +93,8 @@ export interface RunResult {
   readonly firstItems: string[];
   /** With `trackBest`: 1 where position 1 held an item of maximal expected reward. */
   readonly bestFirst: Uint8Array;
+  /** The tensorflow.js backend a policy reports in its posterior summary (`tfBackend`), else null. */
+  readonly tfBackend: string | null;
 }
 
 interface Pending {
@@ -124,43 +137,13 @@ export function runSimulation(
   engine.putModel(modelId, { ...config, seed: (config as { seed?: number | string }).seed ?? options.seed });
   const model = engine.model(modelId);
 
-  // Pending reactions: a binary heap by (time, insertion order).
-  const heap: Pending[] = [];
-  const lessP = (a: Pending, b: Pending) => a.at < b.at || (a.at === b.at && a.n < b.n);
-  const push = (p: Pending) => {
-    heap.push(p);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const q = (i - 1) >> 1;
-      if (lessP(heap[q]!, heap[i]!)) break;
-      [heap[q], heap[i]] = [heap[i]!, heap[q]!];
-      i = q;
-    }
-  };
-  const pop = (): Pending => {
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && lessP(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && lessP(heap[r]!, heap[m]!)) m = r;
-        if (m === i) break;
-        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
-        i = m;
-      }
-    }
-    return top;
-  };
+  // Pending reactions, earliest first (ties in the order they were drawn).
+  const heap = new TimeHeap<Pending>();
   let pushed = 0;
 
   const deliverUntil = (t: number) => {
-    while (heap.length > 0 && heap[0]!.at <= t) {
-      const p = pop();
+    while (heap.size > 0 && heap.peek()!.at <= t) {
+      const p = heap.pop()!;
       engine.tick(p.at - 1); // windows that closed strictly before this reaction
       now = p.at;
       model.feedback({
@@ -191,10 +174,14 @@ export function runSimulation(
   const firstItems: string[] = [];
   const bestFirst = new Uint8Array(options.trackBest ? options.horizon : 0);
   const progressEvery = options.progressEvery ?? 1000;
+  const topItems = options.topItems ?? 10;
+  let probe: Arrival | null = null;
+  const itemMeans = new Map<string, number[]>();
 
   for (let step = 1; step <= options.horizon; step++) {
     deliverUntil(t0 + step * options.stepMs);
     const arrival = env.arrive(now, arriveRng);
+    if (probe === null && topItems > 0) probe = arrival;
     const ranked = model.rank({
       context: arrival.context,
       candidates: arrival.candidates,
@@ -229,7 +216,7 @@ export function runSimulation(
     for (const reaction of reactions) {
       if (reaction.kind === 'click') reward += 1;
       else if (reaction.kind === 'convert') reward += reaction.value ?? 1;
-      push({ at: now + Math.max(0, reaction.delayMs), n: pushed++, eventId: ranked.eventId, reaction });
+      heap.push({ at: now + Math.max(0, reaction.delayMs), n: pushed++, eventId: ranked.eventId, reaction });
     }
     if (step >= nextPoint - 1e-9 || step === options.horizon) {
       series.step.push(step);
@@ -244,6 +231,14 @@ export function runSimulation(
         arr.push(windowTotal > 0 ? (groupWindow.get(g) ?? 0) / windowTotal : 0);
       }
       groupWindow = new Map();
+      if (probe !== null) {
+        const means = model.meanScores(probe.context, probe.candidates);
+        probe.candidates.forEach((c, i) => {
+          const arr = itemMeans.get(c.id);
+          if (arr) arr.push(means[i]!);
+          else itemMeans.set(c.id, [means[i]!]);
+        });
+      }
       windowSlots = 0;
       windowExplored = 0;
       nextPoint += every;
@@ -252,6 +247,11 @@ export function runSimulation(
   }
   // Let every outstanding reaction and window resolve.
   deliverUntil(now + 365 * 86_400_000);
+
+  // Highest final mean first; ties keep the probe's candidate order (sort is stable).
+  const ranked = [...itemMeans.entries()].sort((a, b) => b[1][b[1].length - 1]! - a[1][a[1].length - 1]!);
+  for (const [id, arr] of ranked.slice(0, topItems)) series.topItemMeans[id] = arr;
+  const backend = model.describePosterior().tfBackend;
 
   const shares = [...groupTotals.values()].map((x) => x / Math.max(1, slotsShown));
   return {
@@ -272,5 +272,6 @@ export function runSimulation(
     series,
     firstItems,
     bestFirst,
+    tfBackend: typeof backend === 'string' ? backend : null,
   };
 }

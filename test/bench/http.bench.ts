@@ -12,15 +12,17 @@
  * shared asynchronous WAL fsync before every 2xx):
  *   1. warm-up ranks (collects decisions), 2. batched feedback ingestion (batches of 100 events:
  *   the posterior learns), 3. maximum rank throughput (10 connections, --duration s),
- *   4. p50/p99 latency at fixed rates 100, 300 and 1,000 rank/s (autocannon `overallRate`,
- *   latencies corrected for coordinated omission).
+ *   4. p50/p99 latency at fixed rates 100, 300 and 1,000 rank/s: with autocannon `overallRate`
+ *   (latencies corrected for coordinated omission, but sent in per-second bursts, see `paced`),
+ *   and with an evenly paced open-loop client.
  * Then an in-process breakdown of one rank (medians over 2,000 ranks): JSON parse, validation,
  * featurize, posterior sd, sample, select, propensities, SQLite write, response JSON.
  *
- * Usage: npm run bench:http [-- --duration 10 --modes process,power]
+ * Usage: npm run bench:http [-- --duration 10 --modes process,power --covariance full|diagonal]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,8 +88,10 @@ const BIN = join(ROOT, 'bin/liubai.mjs');
 const MODEL = 'bench';
 const K = 50;
 
+/** `--covariance full|diagonal`: the linear-gaussian posterior's covariance (default full). */
+const COVARIANCE = argOf('--covariance', 'full');
 const modelConfig = {
-  policy: { kind: 'linear-gaussian' },
+  policy: { kind: 'linear-gaussian', covariance: COVARIANCE },
   features: { bits: 12, interactions: [['user', 'item'], ['session', 'item']] },
   propensity: { draws: 64 },
   budget: { share: 0.05, rule: 'uncertain', perUser: { ratePerHour: 2, burst: 2 } },
@@ -189,6 +193,77 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** Requests the paced client lets be outstanding before it counts a send as dropped (overload). */
+const MAX_IN_FLIGHT = 200;
+
+/**
+ * An open-loop client at a fixed rate: request i is due at start + i/rate and sent then (a 1 ms
+ * ticker), whatever the server is doing; its latency runs from the due time to the last byte of
+ * the answer, so queueing at the client or server counts (no coordinated omission). autocannon's
+ * `overallRate` instead gives each connection a per-second quota that it sends back to back at
+ * the start of every second, so its latencies measure bursts, not a steady rate.
+ */
+async function paced(url: string, rate: number, seconds: number, prefix: string): Promise<{ achieved: number; p50: number; p99: number; errors: number; dropped: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+  const target = new URL(`${url}/v1/models/${MODEL}/rank`);
+  const total = Math.round(rate * seconds);
+  const latencies: number[] = [];
+  let errors = 0;
+  let dropped = 0;
+  let inFlight = 0;
+  let sent = 0;
+  const start = performance.now();
+  let lastDone = start;
+  await new Promise<void>((resolveAll) => {
+    const finishIfDone = () => {
+      if (sent === total && inFlight === 0) resolveAll();
+    };
+    const fire = (due: number) => {
+      if (inFlight >= MAX_IN_FLIGHT) {
+        dropped++;
+        return;
+      }
+      inFlight++;
+      const body = `{"eventId":"${prefix}${eventCounter++}",${bodies[sent % bodies.length]!.slice(1)}`;
+      const req = httpRequest(
+        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const now = performance.now();
+            lastDone = now;
+            if (res.statusCode === 200) latencies.push(now - due);
+            else errors++;
+            inFlight--;
+            finishIfDone();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        inFlight--;
+        finishIfDone();
+      });
+      req.end(body);
+    };
+    const tick = () => {
+      const now = performance.now();
+      while (sent < total && start + (sent * 1000) / rate <= now) {
+        const due = start + (sent * 1000) / rate;
+        sent++;
+        fire(due);
+      }
+      if (sent < total) setTimeout(tick, 1);
+      else finishIfDone();
+    };
+    tick();
+  });
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => (latencies.length > 0 ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! : NaN);
+  return { achieved: latencies.length / ((lastDone - start) / 1000), p50: q(0.5), p99: q(0.99), errors, dropped };
+}
+
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 
 interface Row {
@@ -221,8 +296,8 @@ async function benchMode(mode: 'process' | 'power'): Promise<Row[]> {
     };
     // 1. warm-up: JIT, SQLite pages, and decisions to give feedback on.
     await run('warm-up (10 conn)', { connections: 10, duration: Math.max(3, DURATION / 2), requests: [rankRequest(`${mode}-w`, true)] });
-    // 2. batched feedback ingestion: the posterior learns from ~50k outcomes.
-    const batches = feedbackBatches(50_000);
+    // 2. batched feedback ingestion: the posterior learns from up to 20k outcomes.
+    const batches = feedbackBatches(20_000);
     let b = 0;
     await run(
       `feedback batches of 100 (${batches.length} batches, 4 conn)`,
@@ -246,9 +321,21 @@ async function benchMode(mode: 'process' | 'power'): Promise<Row[]> {
     );
     // 3. saturation, on the learned posterior.
     await run('max throughput (10 conn)', { connections: 10, duration: DURATION, requests: [rankRequest(`${mode}-s`, false)] });
-    // 4. fixed rates.
+    // 4. fixed rates: autocannon overallRate (as asked), then an evenly paced open-loop client.
     for (const rate of [100, 300, 1000]) {
-      await run(`fixed rate ${rate}/s (10 conn)`, { connections: 10, duration: DURATION, overallRate: rate, requests: [rankRequest(`${mode}-r${rate}-`, false)] });
+      await run(`autocannon overallRate ${rate}/s (10 conn)`, { connections: 10, duration: DURATION, overallRate: rate, requests: [rankRequest(`${mode}-r${rate}-`, false)] });
+    }
+    for (const rate of [100, 300, 1000]) {
+      const p = await paced(url, rate, DURATION, `${mode}-p${rate}-`);
+      rows.push({
+        mode,
+        phase: `paced open loop ${rate}/s`,
+        rate: `${fmt(p.achieved, 0)} rank/s`,
+        p50: fmt(p.p50, 2),
+        p99: fmt(p.p99, 2),
+        errors: `${p.errors}${p.dropped > 0 ? ` (+${p.dropped} not sent: >${MAX_IN_FLIGHT} in flight)` : ''}`,
+      });
+      process.stderr.write(`${mode} paced ${rate}/s: ${fmt(p.achieved, 0)} rank/s p50 ${fmt(p.p50, 2)} ms p99 ${fmt(p.p99, 2)} ms dropped ${p.dropped}\n`);
     }
   } finally {
     await stopServer(child);
@@ -379,7 +466,7 @@ for (const mode of MODES) all.push(...(await benchMode(mode)));
 const header: Row = { mode: 'durability', phase: 'phase', rate: 'throughput', p50: 'p50 ms', p99: 'p99 ms', errors: 'non-2xx/err' };
 const widths = (Object.keys(header) as Array<keyof Row>).map((k) => Math.max(...[header, ...all].map((r) => r[k].length)));
 const line = (r: Row) => (Object.keys(header) as Array<keyof Row>).map((k, i) => r[k].padEnd(widths[i]!)).join('  ');
-console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase`);
+console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; linear-gaussian (${COVARIANCE} covariance), k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of all) console.log(line(r));

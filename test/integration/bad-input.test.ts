@@ -116,7 +116,7 @@ function validRank(rng: Rng): Record<string, unknown> {
 /** One rank body with one certain defect. */
 function badRankBody(rng: Rng): { kind: string; body: unknown } {
   const b = validRank(rng);
-  const cands = b['candidates'] as Array<Record<string, unknown>>;
+  const cands = b['candidates'] as unknown[] as Array<Record<string, unknown>>;
   const i = rng.int(cands.length);
   const mutations: Array<[string, () => void]> = [
     ['unknown field', () => (b[pick(rng, ['colour', 'Context', 'candidate', '__x', 'slot', 'extra'])] = 1)],
@@ -124,7 +124,7 @@ function badRankBody(rng: Rng): { kind: string; body: unknown } {
     ['candidates empty', () => (b['candidates'] = [])],
     ['candidates missing', () => delete b['candidates']],
     ['too many candidates', () => (b['candidates'] = candidates(51 + rng.int(3000)))],
-    ['candidate not an object', () => (cands[i] = wrongValue(rng, 'object') ?? 'x')],
+    ['candidate not an object', () => ((cands as unknown[])[i] = wrongValue(rng, 'object') ?? 'x')],
     ['candidate id wrong', () => (cands[i]!['id'] = pick(rng, [wrongValue(rng, 'string'), '', 'x'.repeat(1025), '\ud800']))],
     ['candidate id missing', () => delete cands[i]!['id']],
     ['candidate unknown field', () => (cands[i]!['weight'] = 2)],

@@ -43,13 +43,13 @@ function runBernoulli(policyConfig: PolicyConfigInput, probs: readonly number[],
 
 describe('Thompson sampling on a 10-arm Bernoulli bandit (20 seeds)', () => {
   test('regret grows sub-linearly and stays below epsilon-greedy', () => {
-    const horizon = 8000;
-    const checkpoints = [2000, 4000, 8000];
+    const horizon = 20000;
+    const checkpoints = [5000, 10000, 20000];
     const ts: number[][] = [];
     const eg: number[][] = [];
     for (let s = 0; s < SEEDS; s++) {
       const r = createRng(`arms-${s}`);
-      const probs = Array.from({ length: 10 }, () => 0.02 + 0.2 * r.uniform());
+      const probs = Array.from({ length: 10 }, () => 0.05 + 0.4 * r.uniform());
       ts.push(runBernoulli({ kind: 'beta-bernoulli' }, probs, horizon, s, checkpoints));
       eg.push(runBernoulli({ kind: 'epsilon-greedy', epsilon: 0.1 }, probs, horizon, s, checkpoints));
     }
@@ -58,13 +58,13 @@ describe('Thompson sampling on a 10-arm Bernoulli bandit (20 seeds)', () => {
     const firstHalf = at(ts, 1);
     const secondHalf = ts.map((r) => r[2]! - r[1]!);
     const growth = meanCi(secondHalf.map((x, i) => x - firstHalf[i]!));
-    console.log(`TS regret at 2k/4k/8k: ${[0, 1, 2].map((c) => mean(at(ts, c)).toFixed(1)).join(' / ')}; ` +
+    console.log(`TS regret at 5k/10k/20k: ${[0, 1, 2].map((c) => mean(at(ts, c)).toFixed(1)).join(' / ')}; ` +
       `ε-greedy: ${[0, 1, 2].map((c) => mean(at(eg, c)).toFixed(1)).join(' / ')}; ` +
       `second-half minus first-half TS regret ${growth.mean.toFixed(1)} [${growth.lower.toFixed(1)}, ${growth.upper.toFixed(1)}]`);
     expect(growth.upper).toBeLessThan(0);
     // TS below ε-greedy: paired difference CI below zero.
     const diff = meanCi(at(ts, 2).map((x, i) => x - at(eg, 2)[i]!));
-    console.log(`TS − ε-greedy regret at 8k: ${diff.mean.toFixed(1)} [${diff.lower.toFixed(1)}, ${diff.upper.toFixed(1)}]`);
+    console.log(`TS − ε-greedy regret at 20k: ${diff.mean.toFixed(1)} [${diff.lower.toFixed(1)}, ${diff.upper.toFixed(1)}]`);
     expect(diff.upper).toBeLessThan(0);
   });
 });

@@ -17,6 +17,7 @@ import {
   type Store,
   type UserState,
 } from '../types.js';
+import { TimeHeap } from '../../core/heap.js';
 
 interface ModelData {
   decisions: Map<string, DecisionRecord>;
@@ -26,7 +27,7 @@ interface ModelData {
    * Min-heap of window keys by (deadline, insertion). An entry is live while `windows` holds its
    * key with the same `n`; entries of closed (or closed and re-opened) windows are dropped lazily.
    */
-  heap: HeapEntry[];
+  heap: TimeHeap<HeapEntry>;
   feedback: Set<string>;
   outcomes: OutcomeRecord[];
   active: Map<string, number>;
@@ -43,48 +44,13 @@ interface OpenWindow {
 }
 
 interface HeapEntry {
-  readonly deadline: number;
+  /** The window's deadline. */
+  readonly at: number;
   readonly n: number;
   readonly key: string;
 }
 
 const impressionKey = (eventId: string, itemId: string) => `${eventId.length}:${eventId}|${itemId}`;
-
-function heapPush(heap: HeapEntry[], e: HeapEntry): void {
-  heap.push(e);
-  let i = heap.length - 1;
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (less(heap[p]!, heap[i]!)) break;
-    [heap[p], heap[i]] = [heap[i]!, heap[p]!];
-    i = p;
-  }
-}
-
-function heapPop(heap: HeapEntry[]): HeapEntry | undefined {
-  if (heap.length === 0) return undefined;
-  const top = heap[0]!;
-  const last = heap.pop()!;
-  if (heap.length > 0) {
-    heap[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-      if (m === i) break;
-      [heap[m], heap[i]] = [heap[i]!, heap[m]!];
-      i = m;
-    }
-  }
-  return top;
-}
-
-function less(a: { deadline: number; n: number }, b: { deadline: number; n: number }): boolean {
-  return a.deadline < b.deadline || (a.deadline === b.deadline && a.n < b.n);
-}
 
 /** A {@link Store} in memory. Not durable: for simulations, tests and benchmarks. */
 export class MemoryStore implements Store {
@@ -101,7 +67,7 @@ export class MemoryStore implements Store {
       d = {
         decisions: new Map(),
         windows: new Map(),
-        heap: [],
+        heap: new TimeHeap<HeapEntry>(),
         feedback: new Set(),
         outcomes: [],
         active: new Map(),
@@ -199,7 +165,7 @@ export class MemoryStore implements Store {
       if (d.windows.has(key)) continue;
       const n = this.heapCounter++;
       d.windows.set(key, { w, n });
-      heapPush(d.heap, { deadline: w.deadline, n, key });
+      d.heap.push({ at: w.deadline, n, key });
       this.onUndo(() => d.windows.delete(key)); // its heap entry is dropped lazily once not live
     }
   }
@@ -210,8 +176,8 @@ export class MemoryStore implements Store {
     const due: OpenImpression[] = [];
     const keep: HeapEntry[] = [];
     const seen = new Set<string>();
-    while (due.length < limit && d.heap.length > 0 && d.heap[0]!.deadline <= now) {
-      const e = heapPop(d.heap)!;
+    while (due.length < limit && d.heap.size > 0 && d.heap.peek()!.at <= now) {
+      const e = d.heap.pop()!;
       const open = d.windows.get(e.key);
       // Not live (closed, or closed and re-opened), or a duplicate pushed by an undone close.
       if (!open || open.n !== e.n || seen.has(e.key)) continue;
@@ -219,7 +185,7 @@ export class MemoryStore implements Store {
       due.push(open.w);
       keep.push(e); // still open until closed: put it back
     }
-    for (const e of keep) heapPush(d.heap, e);
+    for (const e of keep) d.heap.push(e);
     return due;
   }
 
@@ -233,7 +199,7 @@ export class MemoryStore implements Store {
     this.onUndo(() => {
       d.windows.set(key, open);
       // dueWindows may have dropped its heap entry while it was closed; a duplicate is harmless.
-      heapPush(d.heap, { deadline: open.w.deadline, n: open.n, key });
+      d.heap.push({ at: open.w.deadline, n: open.n, key });
     });
     return true;
   }
