@@ -13,6 +13,7 @@ import { SERVE_USAGE, parseServeSettings, type ServeSettings } from './settings.
 
 /** The demo model preset shipped with the package. */
 export const DEMO_PRESET = fileURLToPath(new URL('../../models/presets/demo.json', import.meta.url));
+/** Id of the demo model created on an empty database. */
 export const DEMO_MODEL_ID = 'demo';
 
 /** The curl lines printed at startup (keys are never printed: `$LIUBAI_KEY` stands for one). */
@@ -86,6 +87,7 @@ export async function serve(argv: readonly string[], env: Readonly<Record<string
       sweepIntervalMs: s.sweepIntervalMs,
       shutdownTimeoutMs: s.shutdownTimeoutMs,
       durability: s.durability,
+      checkpointIntervalMs: s.checkpointIntervalMs,
       models: s.models,
       fallbackModel: demo,
       logger,

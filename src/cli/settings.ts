@@ -38,6 +38,8 @@ export const serveSettingsSchema = z
     snapshotIntervalSeconds: numeric(z.number().min(0).max(86_400)).default(60),
     /** The engine also snapshots a model every this many folded outcomes (0 = never). */
     snapshotEvery: numeric(z.number().int().min(0).max(100_000_000)).default(1000),
+    /** SQLite WAL checkpoints in a worker thread this often; 0 = SQLite's own (on the event loop). */
+    checkpointIntervalMs: numeric(z.number().int().min(0).max(3_600_000)).default(200),
     /** What a 2xx survives: `process` (kill -9) or `power` (also power loss; group fsync). */
     durability: z.enum(['process', 'power']).default('process'),
     shutdownTimeoutMs: numeric(z.number().int().min(0).max(600_000)).default(10_000),
@@ -50,6 +52,7 @@ export const serveSettingsSchema = z
   })
   .strict();
 
+/** Parsed settings of `liubai serve` (frozen once parsed). */
 export type ServeSettings = z.output<typeof serveSettingsSchema>;
 type SettingKey = keyof ServeSettings;
 
@@ -67,6 +70,7 @@ const FLAGS: Readonly<Record<string, { key: SettingKey; kind: 'value' | 'list' |
   '--snapshot-every': { key: 'snapshotEvery', kind: 'value' },
   '--shutdown-timeout-ms': { key: 'shutdownTimeoutMs', kind: 'value' },
   '--durability': { key: 'durability', kind: 'value' },
+  '--checkpoint-interval-ms': { key: 'checkpointIntervalMs', kind: 'value' },
   '--demo': { key: 'demo', kind: 'boolean' },
 };
 
@@ -85,7 +89,7 @@ export const SERVE_USAGE = `usage: liubai serve [--db file] [--port n] [--host a
                     [--scoring-key k]... [--admin-key k]... [--body-limit bytes]
                     [--max-feedback-batch n] [--sweep-interval-ms ms] [--snapshot-interval s]
                     [--snapshot-every n] [--shutdown-timeout-ms ms] [--durability process|power]
-                    [--no-demo]
+                    [--checkpoint-interval-ms ms] [--no-demo]
 environment: LIUBAI_PORT, LIUBAI_HOST, LIUBAI_DB, LIUBAI_SCORING_KEYS, LIUBAI_ADMIN_KEYS (comma-separated),
              LIUBAI_DURABILITY
 precedence: flags > environment > --config file > defaults`;

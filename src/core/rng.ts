@@ -44,45 +44,77 @@ export interface Rng {
   state(): RngState;
 }
 
+/** Alea's 2⁻³² (Baagøe 2010). */
+const ALEA_NORM = 2.3283064365386963e-10;
+
+/**
+ * Alea (Johannes Baagøe, 2010), the generator behind `seedrandom.alea`, stepped here directly:
+ * seedrandom's closure keeps its state in object fields that V8 stores as boxed numbers, so each
+ * call allocated; a Float64Array holds the same four numbers unboxed. The recurrence is the same
+ * expression in the same order, t = 2091639·s0 + c·2⁻³², (s0, s1, s2) ← (s1, s2, t − ⌊t⌋₃₂),
+ * c ← t|0, so the stream is bit-identical to `seedrandom.alea(seed)` (seeding still goes through
+ * seedrandom's Mash).
+ */
 class AleaRng implements Rng {
   readonly seed: string;
-  private readonly prng: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
-  private spare: number | null;
+  /** [c, s0, s1, s2]. */
+  private readonly st = new Float64Array(4);
+  /** The cached second polar Box–Muller normal, valid when `hasSpare`. */
+  private hasSpare: boolean;
+  private spareValue = 0;
 
   constructor(seed: string, state?: RngState) {
     this.seed = seed;
-    this.prng = seedrandom.alea(seed, { state: state ? { ...state.alea } : true });
-    this.spare = state ? state.spare : null;
+    const a = state ? state.alea : seedrandom.alea(seed, { state: true }).state();
+    this.st[0] = a.c;
+    this.st[1] = a.s0;
+    this.st[2] = a.s1;
+    this.st[3] = a.s2;
+    this.hasSpare = state ? state.spare !== null : false;
+    if (state && state.spare !== null) this.spareValue = state.spare;
+  }
+
+  /** One Alea step: uniform on [0, 1) with 32 bits. */
+  private next(): number {
+    const st = this.st;
+    const t = 2091639 * st[1]! + st[0]! * ALEA_NORM;
+    st[1] = st[2]!;
+    st[2] = st[3]!;
+    const c = t | 0;
+    st[0] = c;
+    const r = t - c;
+    st[3] = r;
+    return r;
   }
 
   uniform(): number {
     // alea returns values in [0, 1) with 32 bits; reject the exact zero so logs stay finite.
-    let u = this.prng();
-    while (u === 0) u = this.prng();
+    let u = this.next();
+    while (u === 0) u = this.next();
     return u;
   }
 
   int(n: number): number {
     if (!(n >= 1)) throw new RangeError(`int(n) needs n >= 1, got ${n}`);
-    return Math.floor(this.prng() * n);
+    return Math.floor(this.next() * n);
   }
 
   normal(): number {
-    if (this.spare !== null) {
-      const s = this.spare;
-      this.spare = null;
-      return s;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spareValue;
     }
     let u = 0;
     let v = 0;
     let s = 0;
     do {
-      u = 2 * this.prng() - 1;
-      v = 2 * this.prng() - 1;
+      u = 2 * this.next() - 1;
+      v = 2 * this.next() - 1;
       s = u * u + v * v;
     } while (s >= 1 || s === 0);
     const m = Math.sqrt((-2 * Math.log(s)) / s);
-    this.spare = v * m;
+    this.spareValue = v * m;
+    this.hasSpare = true;
     return u * m;
   }
 
@@ -131,7 +163,7 @@ class AleaRng implements Rng {
       total += w;
     }
     if (!(total > 0)) throw new RangeError('categorical weights sum to zero');
-    let r = this.prng() * total;
+    let r = this.next() * total;
     for (let i = 0; i < n; i++) {
       r -= weights[i]!;
       if (r < 0) return i;
@@ -143,7 +175,7 @@ class AleaRng implements Rng {
 
   shuffle<T extends { length: number; [i: number]: unknown }>(array: T, n = array.length): T {
     for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(this.prng() * (i + 1));
+      const j = Math.floor(this.next() * (i + 1));
       const t = array[i];
       array[i] = array[j];
       array[j] = t;
@@ -156,7 +188,8 @@ class AleaRng implements Rng {
   }
 
   state(): RngState {
-    return { seed: this.seed, alea: { ...this.prng.state() }, spare: this.spare };
+    const st = this.st;
+    return { seed: this.seed, alea: { c: st[0]!, s0: st[1]!, s1: st[2]!, s2: st[3]! }, spare: this.hasSpare ? this.spareValue : null };
   }
 }
 

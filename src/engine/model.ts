@@ -273,11 +273,15 @@ export class Model {
     const rng = createRng(seed);
     const temperature = config.budget.temperature;
     const scores = new Float64Array(k);
-    this.policy.sample(features, rng, scores, temperature);
-    const choice = selectSlate(scores, input, params, rng);
     const policy = this.policy;
+    // The per-decision work (feature slots, buffers) once, for the own draw and the M MC draws.
+    const draw = policy.prepare
+      ? policy.prepare(features, temperature)
+      : (r: Rng, out: Float64Array) => policy.sample(features, r, out, temperature);
+    draw(rng, scores);
+    const choice = selectSlate(scores, input, params, rng);
     const props = estimatePropensities(
-      (r: Rng, out: Float64Array) => policy.sample(features, r, out, temperature),
+      draw,
       input,
       params,
       choice,

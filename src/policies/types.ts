@@ -15,6 +15,12 @@ export interface PolicySnapshot {
   readonly state: unknown;
 }
 
+/**
+ * A decision's sampler with the per-decision work already done (see {@link Policy.prepare}):
+ * each call writes one posterior draw of scores into `out[0, k)` using `rng`.
+ */
+export type PreparedSampler = (rng: Rng, out: Float64Array) => void;
+
 export interface Policy {
   readonly kind: string;
   /**
@@ -29,6 +35,15 @@ export interface Policy {
    * variance of the draw (1 = the posterior itself, 0 = its mean).
    */
   sample(input: DecisionFeatures, rng: Rng, out: Float64Array, temperature: number): void;
+  /**
+   * Optional fast path for many draws on one decision (the decision's own draw and its
+   * Monte-Carlo propensity draws): resolve the per-decision work once and return a sampler whose
+   * every call is equivalent to `sample(input, rng, out, temperature)` — the same rng
+   * consumption in the same order and bit-identical scores. `input` must not be mutated while the
+   * sampler is in use. Policies without it are driven through `sample`.
+   * @throws RangeError as `sample` (temperature, shapes)
+   */
+  prepare?(input: DecisionFeatures, temperature: number): PreparedSampler;
   /** Posterior mean score and posterior standard deviation of the score, per candidate. */
   summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void;
   /**

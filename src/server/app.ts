@@ -51,7 +51,9 @@ export const appLimitsSchema = z
   })
   .strict();
 
+/** Parsed limits of the HTTP layer. */
 export type AppLimits = z.output<typeof appLimitsSchema>;
+/** Limits as callers write them (every field optional). */
 export type AppLimitsInput = z.input<typeof appLimitsSchema>;
 
 /** What the app needs. */
@@ -78,8 +80,16 @@ export interface AppDeps {
 /** A response body typed by its schema; readonly so the engine's frozen results fit. */
 type Wire<T> = T extends (infer U)[] ? readonly Wire<U>[] : T extends object ? { readonly [K in keyof T]: Wire<T[K]> } : T;
 
+/**
+ * Send a JSON answer. Written directly rather than through `res.json`: the answers are never
+ * cacheable (no ETag or freshness checks to run), and this is the hot path of every rank.
+ */
 function send<S extends z.ZodType>(res: Response, status: number, _schema: S, body: Wire<z.output<S>>): void {
-  res.status(status).json(body);
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /** A write's answer: sent only after the commit barrier (when there is one) has passed. */
@@ -157,24 +167,24 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const parseJson = express.json({ limit: limits.bodyBytes, strict: true, type: 'application/json' });
-  /** Content-type check, then the size-limited JSON parser. */
-  const jsonBody =
-    (required: boolean): RequestHandler =>
+  /**
+   * Everything before a handler, in one middleware: the route label for metrics, the key check
+   * (before the body is read), the content-type check and the size-limited JSON parser.
+   */
+  const prelude =
+    (path: string, role: Role | null, body: 'required' | 'optional' | 'none'): RequestHandler =>
     (req, res, next) => {
+      res.locals['route'] = path;
+      if (role !== null) auth.authorize(req.headers.authorization, role);
+      if (body === 'none') return next();
       if (!hasBody(req)) {
-        if (required) return next(new LiubaiError('INVALID_REQUEST', 'a JSON body is required'));
+        if (body === 'required') return next(new LiubaiError('INVALID_REQUEST', 'a JSON body is required'));
         return next();
       }
       if (!req.is('application/json')) {
         return next(new LiubaiError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'));
       }
       parseJson(req, res, next);
-    };
-  const authorize =
-    (role: Role | null): RequestHandler =>
-    (req, _res, next) => {
-      if (role !== null) auth.authorize(req.headers.authorization, role);
-      next();
     };
 
   /** Model id from the path, checked, and the model (404 when unknown). */
@@ -300,13 +310,7 @@ export function createApp(deps: AppDeps): Express {
   for (const r of apiRoutes) {
     const handler = handlers[r.operationId];
     if (!handler) throw new Error(`no handler for route ${r.operationId}`);
-    const label: RequestHandler = (_req, res, next) => {
-      res.locals['route'] = r.path;
-      next();
-    };
-    const chain: RequestHandler[] = [label, authorize(r.role)];
-    if (r.body) chain.push(jsonBody(r.body.required));
-    app[r.method](r.path, ...chain, handler as RequestHandler);
+    app[r.method](r.path, prelude(r.path, r.role, r.body ? (r.body.required ? 'required' : 'optional') : 'none'), handler as RequestHandler);
     methodsByPath.set(r.path, [...(methodsByPath.get(r.path) ?? []), r.method.toUpperCase()]);
   }
   // A known path with another method: 405 with the methods it takes.

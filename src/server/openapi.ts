@@ -24,6 +24,7 @@ import {
   userBudgetSchema,
 } from './schemas.js';
 
+/** The HTTP methods the API uses (lower case, as express and OpenAPI spell them). */
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete';
 
 /** One route: what the app registers and what the document describes. */

@@ -23,14 +23,19 @@ const idString = (max: number) =>
     .string()
     .min(1)
     .max(max)
-    .refine((s) => !/\p{Cs}/u.test(s), { message: 'must be well-formed Unicode (no lone surrogates)' });
+    .refine((s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed(), {
+      message: 'must be well-formed Unicode (no lone surrogates)',
+    });
 
 /** Path and body ids (the featurizer bounds feature strings separately). */
 export const modelIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}');
+/** A decision's id (client-chosen or a server UUID): 1–256 characters. */
 export const eventIdSchema = idString(256);
+/** A person's id, for fatigue memory, token buckets and the per-user ledger: 1–256 characters. */
 export const userIdSchema = idString(256);
+/** A candidate item's id: 1–1024 characters (the featurizer may bound it further). */
 export const itemIdSchema = idString(1024);
 
 /** Epoch milliseconds, or an ISO 8601 date-time with a zone (`2024-05-01T12:00:00Z`). */
@@ -62,6 +67,7 @@ export const rankRequestSchema = z
   })
   .strict();
 
+/** One shown item of a slate. */
 export const rankedItemSchema = z.object({
   id: z.string(),
   /** 1-based. */
@@ -74,6 +80,7 @@ export const rankedItemSchema = z.object({
   explored: z.boolean(),
 });
 
+/** The answer to rank: the decision's id, the model version and the slate (positions 1..L). */
 export const rankResponseSchema = z.object({
   eventId: z.string(),
   modelVersion: z.number().int(),
@@ -99,6 +106,7 @@ export const feedbackBatchSchema = z.object({ events: z.array(feedbackEventSchem
 /** A single event or a batch. */
 export const feedbackRequestSchema = z.union([feedbackEventSchema, feedbackBatchSchema]);
 
+/** The answer to feedback (single or batch): accepted + duplicates = events sent. */
 export const feedbackResponseSchema = z.object({
   /** Events applied now. */
   accepted: z.number().int(),
@@ -111,20 +119,24 @@ export const feedbackResponseSchema = z.object({
 /** `POST .../decisions/{eventId}/expose` takes no body (or `{}`). */
 export const exposeRequestSchema = z.object({}).strict();
 
+/** The answer to expose. */
 export const exposeResponseSchema = z.object({
   eventId: z.string(),
   /** true when the decision was exposed now, false when it had been exposed before. */
   exposed: z.boolean(),
 });
 
+/** The answer to PUT model: 201 with version 1 when created, 200 with version + 1 when reconfigured. */
 export const putModelResponseSchema = z.object({
   modelId: z.string(),
   version: z.number().int(),
   created: z.boolean(),
 });
 
+/** The answer to DELETE model. */
 export const deleteModelResponseSchema = z.object({ modelId: z.string(), deleted: z.literal(true) });
 
+/** Exploration-budget totals over a window: exploredShare = explored / slots (0 when no slots). */
 export const budgetTotalsSchema = z.object({
   decisions: z.number().int(),
   slots: z.number().int(),
@@ -136,6 +148,7 @@ export const budgetTotalsSchema = z.object({
 /** `GET /v1/models/{modelId}`: `?posterior=full` adds the whole posterior state. */
 export const modelQuerySchema = z.object({ posterior: z.enum(['summary', 'full']).default('summary') });
 
+/** `GET /v1/models/{modelId}`: config, posterior summary and budget ledger (all time, last hour, last day). */
 export const modelViewSchema = z.object({
   modelId: z.string(),
   version: z.number().int(),
@@ -153,6 +166,7 @@ export const modelViewSchema = z.object({
   posteriorState: z.unknown().optional(),
 });
 
+/** `GET /v1/models`: the hosted models, sorted by id. */
 export const modelListSchema = z.object({
   models: z.array(
     z.object({
@@ -172,6 +186,7 @@ export const userBudgetQuerySchema = z.object({
     .optional(),
 });
 
+/** One user's exploration ledger (`since` only when the query asked for it). */
 export const userBudgetSchema = z.object({
   modelId: z.string(),
   userId: z.string(),
@@ -181,6 +196,7 @@ export const userBudgetSchema = z.object({
   since: budgetTotalsSchema.optional(),
 });
 
+/** `GET /healthz` and `GET /readyz` when ready. */
 export const healthSchema = z.object({ status: z.literal('ok') });
 
 /** Every error answer. `requestId` matches the `x-request-id` header and the server log. */
@@ -194,15 +210,27 @@ export const errorResponseSchema = z.object({
   }),
 });
 
+/** Wire types, inferred from the schemas (`z.output`: what the server holds after parsing). */
 export type RankRequestBody = z.output<typeof rankRequestSchema>;
+/** @see the schema of the same name. */
 export type RankResponseBody = z.output<typeof rankResponseSchema>;
+/** @see the schema of the same name. */
 export type FeedbackEventBody = z.output<typeof feedbackEventSchema>;
+/** @see the schema of the same name. */
 export type FeedbackResponseBody = z.output<typeof feedbackResponseSchema>;
+/** @see the schema of the same name. */
 export type ExposeResponseBody = z.output<typeof exposeResponseSchema>;
+/** @see the schema of the same name. */
 export type PutModelResponseBody = z.output<typeof putModelResponseSchema>;
+/** @see the schema of the same name. */
 export type DeleteModelResponseBody = z.output<typeof deleteModelResponseSchema>;
+/** @see the schema of the same name. */
 export type ModelViewBody = z.output<typeof modelViewSchema>;
+/** @see the schema of the same name. */
 export type ModelListBody = z.output<typeof modelListSchema>;
+/** @see the schema of the same name. */
 export type UserBudgetBody = z.output<typeof userBudgetSchema>;
+/** @see the schema of the same name. */
 export type ErrorResponseBody = z.output<typeof errorResponseSchema>;
+/** @see the schema of the same name. */
 export type BudgetTotalsBody = z.output<typeof budgetTotalsSchema>;

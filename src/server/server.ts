@@ -14,6 +14,7 @@ import { createApp, type AppLimitsInput } from './app.js';
 import type { ApiKeys } from './auth.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { openWalSync, type WalSync } from './durability.js';
 
 /** Options of {@link startServer}. */
@@ -49,6 +50,12 @@ export interface ServerOptions {
    *   each 2xx (group commit, see durability.ts), so the event loop never waits on the disk.
    */
   readonly durability?: 'process' | 'power';
+  /**
+   * Run SQLite WAL checkpoints in a worker thread this often (ms), off the event loop (see
+   * checkpointer.ts); 0 = leave them to SQLite's automatic checkpoints. Default 200. Only with
+   * the default SQLite store.
+   */
+  readonly checkpointIntervalMs?: number;
   /** Build the store (default: {@link openSqliteStore} on `dbPath`, `synchronous = NORMAL`). */
   readonly openStore?: (path: string) => Store;
 }
@@ -79,8 +86,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let engine: Engine;
   const created: string[] = [];
   let walSync: WalSync | null = null;
+  let checkpointer: Checkpointer | null = null;
+  const releaseStore = async () => {
+    await checkpointer?.close();
+    await walSync?.close();
+    store.close();
+  };
   try {
     if (options.durability === 'power') walSync = await openWalSync(options.dbPath);
+    const checkpointMs = options.checkpointIntervalMs ?? 200;
+    if (!options.openStore && checkpointMs > 0) {
+      checkpointer = await startCheckpointer(options.dbPath, checkpointMs, (message) => logger.error('checkpoint failed', { message }));
+    }
     engine = new Engine({ store, snapshotEvery: options.snapshotEvery ?? 1000 });
     for (const [modelId, config] of Object.entries(options.models ?? {})) {
       if (engine.has(modelId)) {
@@ -99,8 +116,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       created.push(fallback.modelId);
     }
   } catch (error) {
-    await walSync?.close();
-    store.close();
+    await releaseStore();
     throw error;
   }
 
@@ -129,8 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
     });
   } catch (error) {
-    await walSync?.close();
-    store.close();
+    await releaseStore();
     throw error;
   }
   const address = server.address() as AddressInfo;
@@ -182,8 +197,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.closeIdleConnections();
       });
       guard('final snapshot', snapshotChanged)();
-      await walSync?.close();
-      store.close();
+      await releaseStore();
       state = 'closed';
       logger.info('stopped', { url });
     })();

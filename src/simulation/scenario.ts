@@ -58,7 +58,7 @@ export const seedsSchema = z.union([
       start: z.number().int().min(0).max(2 ** 31 - 1).default(1),
     })
     .strict(),
-]);
+], { error: 'expected a list of distinct seeds or { "count": n, "start": s }' });
 
 /** One policy of a scenario: a name (chart label) and a model config as written. */
 export const scenarioPolicySchema = z

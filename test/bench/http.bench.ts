@@ -18,7 +18,8 @@
  * Then an in-process breakdown of one rank (medians over 2,000 ranks): JSON parse, validation,
  * featurize, posterior sd, sample, select, propensities, SQLite write, response JSON.
  *
- * Usage: npm run bench:http [-- --duration 10 --modes process,power --covariance full|diagonal]
+ * Usage: npm run bench:http [-- --duration 10 --modes process,power --covariance full|diagonal
+ *                                --policy linear-gaussian|uniform]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -90,8 +91,13 @@ const K = 50;
 
 /** `--covariance full|diagonal`: the linear-gaussian posterior's covariance (default full). */
 const COVARIANCE = argOf('--covariance', 'full');
+/**
+ * `--policy uniform` isolates the serving path (HTTP, validation, featurize, selection, SQLite):
+ * its propensities have a closed form, so no Monte-Carlo draws.
+ */
+const POLICY = argOf('--policy', 'linear-gaussian');
 const modelConfig = {
-  policy: { kind: 'linear-gaussian', covariance: COVARIANCE },
+  policy: POLICY === 'linear-gaussian' ? { kind: 'linear-gaussian', covariance: COVARIANCE } : { kind: POLICY },
   features: { bits: 12, interactions: [['user', 'item'], ['session', 'item']] },
   propensity: { draws: 64 },
   budget: { share: 0.05, rule: 'uncertain', perUser: { ratePerHour: 2, burst: 2 } },
@@ -395,7 +401,9 @@ function breakdown(): Array<{ stage: string; median: number }> {
       const params: SelectionParams = { slots: 5, share: 0.05, exploreTokens: 2, floor: config.budget.floor, maxGroupShare: 1, rule: 'uncertain' };
       const choice = selectSlate(scores, input, params, r);
       add('select slate', -t + (t = performance.now()));
-      const props = estimatePropensities((rr, out) => policy.sample(features, rr, out, 1), input, params, choice, K, 64, r.fork('propensity'));
+      const props = estimatePropensities((rr, out) => policy.sample(features, rr, out, 1), input, params, choice, K, 64, r.fork('propensity'), {
+        exchangeable: policy.exchangeable === true,
+      });
       add('propensities (64 draws)', -t + (t = performance.now()));
       const slate = Array.from({ length: choice.length }, (_, p) => ({
         itemId: req.candidates[choice.items[p]!]!.id,
@@ -466,7 +474,7 @@ for (const mode of MODES) all.push(...(await benchMode(mode)));
 const header: Row = { mode: 'durability', phase: 'phase', rate: 'throughput', p50: 'p50 ms', p99: 'p99 ms', errors: 'non-2xx/err' };
 const widths = (Object.keys(header) as Array<keyof Row>).map((k) => Math.max(...[header, ...all].map((r) => r[k].length)));
 const line = (r: Row) => (Object.keys(header) as Array<keyof Row>).map((k, i) => r[k].padEnd(widths[i]!)).join('  ');
-console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; linear-gaussian (${COVARIANCE} covariance), k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase`);
+console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; ${POLICY === 'linear-gaussian' ? `linear-gaussian (${COVARIANCE} covariance)` : POLICY}, k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of all) console.log(line(r));

@@ -3,7 +3,7 @@
  * once) and the command itself in a child process: exit code 2 on bad settings, the demo model
  * and the curl lines on a fresh database, a graceful exit 0 on SIGTERM.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,12 @@ import { openSqliteStore } from '../../src/storage/sqlite/index.js';
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/liubai.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'liubai-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Children still running when the file ends (a failed test) are killed, never leaked. */
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const noFile = (p: string): string => {
   throw new Error(`ENOENT: no such file ${p}`);
@@ -115,6 +120,7 @@ interface Child {
 
 function run(args: string[], env: Record<string, string> = {}): Child {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   const lines: string[] = [];
   const stderr: string[] = [];
   const waiters: Array<() => void> = [];

@@ -28,7 +28,12 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/liubai.mjs');
 const SEED = process.env['LIUBAI_CRASH_SEED'] ?? 'crash-1';
 const dir = mkdtempSync(join(tmpdir(), 'liubai-crash-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Children still running when the file ends (a failed test) are killed, never leaked. */
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const MODEL = 'm';
 const modelConfig = {
@@ -45,6 +50,7 @@ function startChild(db: string, config: string): { child: ChildProcess; url: Pro
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.push(child);
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

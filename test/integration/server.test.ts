@@ -2,7 +2,7 @@
  * The HTTP API end to end: real HTTP on 127.0.0.1 (port 0) through createApp, and startServer
  * (SQLite, the sweeper, snapshots, graceful close) on a temporary database.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -621,6 +621,24 @@ describe('startServer (SQLite, sweeper, snapshots, graceful close)', () => {
       await wal.close();
       await s.close();
     }
+  });
+
+  test('the checkpointer worker copies the WAL into the database file off the event loop', async () => {
+    const run = async (name: string, checkpointIntervalMs: number) => {
+      const dbPath = join(dir, name);
+      const s = await startServer({ host: '127.0.0.1', port: 0, dbPath, models: { c: {} }, checkpointIntervalMs, logger: memoryLogger(), processMetrics: false });
+      try {
+        const before = statSync(dbPath).size;
+        for (let i = 0; i < 30; i++) await call(s.url, 'POST', '/v1/models/c/rank', { body: { context, candidates: items(20), slots: 3 } });
+        await new Promise((res) => setTimeout(res, 150));
+        // Far below SQLite's own 1,000-page threshold: only the worker can have grown the file.
+        return statSync(dbPath).size - before;
+      } finally {
+        await s.close();
+      }
+    };
+    expect(await run('ckpt-off.db', 0)).toBe(0);
+    expect(await run('ckpt-on.db', 20)).toBeGreaterThan(0);
   });
 
   test('a port in use is a startup error and leaves the database closed', async () => {

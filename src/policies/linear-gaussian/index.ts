@@ -5,7 +5,7 @@
  */
 import type { Rng } from '../../core/rng.js';
 import type { DecisionFeatures, OutcomeFeatures } from '../../features/types.js';
-import type { Policy, PolicySnapshot } from '../types.js';
+import type { Policy, PolicySnapshot, PreparedSampler } from '../types.js';
 import type { LinearGaussianConfig } from './config.js';
 import { LinearPosterior } from './posterior.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
@@ -29,6 +29,10 @@ class LinearGaussianPolicy implements Policy {
 
   sample(input: DecisionFeatures, rng: Rng, out: Float64Array, temperature: number): void {
     this.posterior.sample(input, rng, out, temperature);
+  }
+
+  prepare(input: DecisionFeatures, temperature: number): PreparedSampler {
+    return this.posterior.prepare(input, temperature);
   }
 
   summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void {
@@ -56,6 +60,7 @@ class LinearGaussianPolicy implements Policy {
  * A `linear-gaussian` policy from its parsed config, fresh or restored from a snapshot (format 1).
  *
  * `sample` draws one θ per decision (σ² first under NIG) and scores every candidate with it;
+ * `prepare` returns the same draw with the per-decision work done once (CSR plan, `shared`);
  * `update` folds (weight > 0) or exactly retracts (weight < 0) an outcome in O(d²);
  * `decay(γ)` pulls Λ, b and the noise statistics toward the prior and refactorizes.
  * @throws Error when the snapshot is of another kind/format, malformed, or built under another

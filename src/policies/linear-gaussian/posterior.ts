@@ -67,6 +67,46 @@ export interface RegressionSettings {
   readonly maxDenseDims: number;
 }
 
+const EMPTY = new Float64Array(0);
+
+/** @throws RangeError when the temperature is negative, NaN or infinite */
+function checkTemperature(temperature: number): void {
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) {
+    throw new RangeError(`temperature must be finite and >= 0, got ${temperature}`);
+  }
+}
+
+/**
+ * The resolved per-decision work of a shared-structure draw: candidate i's score is
+ * Σ_{j ∈ [rowEnd[i−1], rowEnd[i])} val[j]·θ̃[col[j]] with θ̃ = [θ_dense (ns) ; θ_extra (nx)];
+ * extra e is a never-seen dimension (xRootLam = 0: θ = s·τ₀·z) or a diagonal-tail one
+ * (θ = xMean + (s/xRootLam)·z). Buffers grow and are reused across decisions.
+ */
+class SharedDrawPlan {
+  owner = 0;
+  revision = -1;
+  ns = 0;
+  nx = 0;
+  rowEnd = new Int32Array(0);
+  col = new Int32Array(0);
+  val = new Float64Array(0);
+  xMean = new Float64Array(0);
+  xRootLam = new Float64Array(0);
+  theta = new Float64Array(0);
+
+  reserve(k: number, nnz: number, thetaLength: number): void {
+    if (this.rowEnd.length < k) this.rowEnd = new Int32Array(Math.max(k, 2 * this.rowEnd.length));
+    if (this.col.length < nnz) {
+      const n = Math.max(nnz, 2 * this.col.length);
+      this.col = new Int32Array(n);
+      this.val = new Float64Array(n);
+      this.xMean = new Float64Array(n);
+      this.xRootLam = new Float64Array(n);
+    }
+    if (this.theta.length < thetaLength) this.theta = new Float64Array(Math.max(thetaLength, 2 * this.theta.length));
+  }
+}
+
 /** Slot code of a tail slot t (dense slots are codes ≥ 0, {@link MISSING} is −1). */
 function tailCode(t: number): number {
   return -2 - t;
@@ -312,6 +352,12 @@ export class LinearPosterior {
   private readonly drawCache = new DrawCache();
   private readonly firstIndex = new Map<string, number>();
   private itemPart = new Float64Array(64);
+  /** Bumped by every change of the learned state; a prepared draw plan is valid for one revision. */
+  private revision = 0;
+  /** The draw plan of the last {@link prepare} (one at a time: an older sampler rebuilds it). */
+  private readonly plan = new SharedDrawPlan();
+  private planOwner = 0;
+  private readonly planKeys = new DrawCache();
 
   constructor(settings: RegressionSettings) {
     this.settings = settings;
@@ -490,6 +536,7 @@ export class LinearPosterior {
     }
     this.weightSum += weight;
     this.outcomes += retract ? -1 : 1;
+    this.revision++;
     this.muValid = false;
     this.linvValid = false;
   }
@@ -601,10 +648,10 @@ export class LinearPosterior {
     this.drawCache.begin();
   }
 
-  private checkCall(input: DecisionFeatures, out: Float64Array, what: string): number {
+  private checkCall(input: DecisionFeatures, out: Float64Array, what: string, noOutput = false): number {
     const k = input.itemIds.length;
     if (input.arms.length !== k) throw new RangeError(`${what}: ${input.arms.length} arms for ${k} items`);
-    if (out.length < k) throw new RangeError(`${what}: output has ${out.length} entries for ${k} candidates`);
+    if (!noOutput && out.length < k) throw new RangeError(`${what}: output has ${out.length} entries for ${k} candidates`);
     if (this.itemPart.length < k) this.itemPart = new Float64Array(Math.max(k, this.itemPart.length * 2));
     return k;
   }
@@ -617,16 +664,20 @@ export class LinearPosterior {
    * @throws RangeError when T is negative or not finite, or the shapes disagree
    */
   sample(input: DecisionFeatures, rng: Rng, out: Float64Array, temperature: number): void {
-    if (!(temperature >= 0) || !Number.isFinite(temperature)) {
-      throw new RangeError(`temperature must be finite and >= 0, got ${temperature}`);
-    }
+    checkTemperature(temperature);
     const k = this.checkCall(input, out, 'sample');
-    let scale = 0;
-    if (temperature > 0) {
-      const s2 =
-        this.settings.noise === 'known' ? this.settings.noiseVariance : 1 / rng.gamma(this.nigShape, 1 / this.nigScale);
-      scale = Math.sqrt(temperature * s2);
-    }
+    this.scoreAt(input, k, this.drawScale(temperature, rng), rng, out);
+  }
+
+  /** √(T·σ²) of one draw: σ² known, or σ² ~ InvGamma(aₙ, bₙ) (one gamma draw) under NIG; 0 when T = 0. */
+  private drawScale(temperature: number, rng: Rng): number {
+    if (!(temperature > 0)) return 0;
+    const s2 = this.settings.noise === 'known' ? this.settings.noiseVariance : 1 / rng.gamma(this.nigShape, 1 / this.nigScale);
+    return Math.sqrt(temperature * s2);
+  }
+
+  /** The body of {@link sample} once the draw's scale is known. */
+  private scoreAt(input: DecisionFeatures, k: number, scale: number, rng: Rng, out: Float64Array): void {
     this.beginDecision();
     const sh = this.shared;
     const ts = this.ts;
@@ -658,6 +709,173 @@ export class LinearPosterior {
         score += itemPart[i]!;
       }
       out[i] = score;
+    }
+  }
+
+  /**
+   * {@link sample} with the per-decision work done once: `prepare(input, T)` returns a sampler
+   * `(rng, out) => void` whose every call writes exactly the scores `sample(input, rng, out, T)`
+   * would write, consuming `rng` identically (same draws, same order, bit-identical floats).
+   *
+   * For the `shared` structure the first call draws as `sample` does and, on the way, resolves
+   * each candidate's hashed indices to compact slots as a CSR matrix X (k rows) over
+   * θ̃ = [θ_dense ; θ_extra], where θ_extra lists the never-seen and diagonal-tail dimensions in
+   * the order `sample` first meets them (so their prior/tail normals keep their order). Every
+   * later call costs the n_s normals, one back substitution θ_dense = L⁻ᵀ(y + s·z) (n_s²/2), the
+   * n_x extra normals and the product X·θ̃ (Σ nnz), with no lookup and no allocation. With T = 0
+   * the mean scores are computed once.
+   * `disjoint` and `hybrid` get a sampler that calls `sample`.
+   *
+   * The sampler reads the posterior at call time: after an update, decay or restore (or when a
+   * later `prepare` took over the one plan buffer) it re-resolves on its next call. `input` must not
+   * be mutated while the sampler is in use.
+   * @throws RangeError when T is negative or not finite or the shapes disagree (at prepare; a
+   *   call throws when `out` is shorter than the candidates)
+   */
+  prepare(input: DecisionFeatures, temperature: number): (rng: Rng, out: Float64Array) => void {
+    checkTemperature(temperature);
+    const k = this.checkCall(input, EMPTY, 'prepare', true);
+    if (this.hasItems || !this.shared) return (rng, out) => this.sample(input, rng, out, temperature);
+    if (!(temperature > 0)) {
+      let mean: Float64Array | null = null;
+      let meanRevision = -1;
+      return (rng, out) => {
+        if (out.length < k) throw new RangeError(`sample: output has ${out.length} entries for ${k} candidates`);
+        if (mean === null || meanRevision !== this.revision) {
+          mean ??= new Float64Array(k);
+          this.checkCall(input, mean, 'sample');
+          this.scoreAt(input, k, 0, rng, mean);
+          meanRevision = this.revision;
+        }
+        for (let i = 0; i < k; i++) out[i] = mean[i]!;
+      };
+    }
+    const owner = ++this.planOwner;
+    const plan = this.plan;
+    const known = this.settings.noise === 'known';
+    const knownScale = Math.sqrt(temperature * this.settings.noiseVariance);
+    return (rng, out) => {
+      if (out.length < k) throw new RangeError(`sample: output has ${out.length} entries for ${k} candidates`);
+      const scale = known ? knownScale : this.drawScale(temperature, rng);
+      if (!(scale > 0)) {
+        // σ² underflowed (or worse): `sample`'s own branches handle it.
+        this.scoreAt(input, k, scale, rng, out);
+      } else if (plan.owner === owner && plan.revision === this.revision) {
+        this.drawPlanned(k, scale, rng, out);
+      } else {
+        this.drawPlanning(input, k, owner, scale, rng, out);
+      }
+    };
+  }
+
+  /** θ_dense = L⁻ᵀ(y + s·z) into plan.theta[0, n_s), exactly as `scoreAt` (scale > 0). */
+  private drawDense(sh: Block, theta: Float64Array, scale: number, rng: Rng): void {
+    const ns = sh.n;
+    const y = sh.y;
+    for (let i = 0; i < ns; i++) theta[i] = y[i]! + scale * rng.normal();
+    solveUpperT(sh.L, ns, theta, theta, sh.cap);
+  }
+
+  /**
+   * One draw that also resolves the plan (see {@link prepare}): `sharedScore`'s pass over the
+   * arms, recording each entry's θ̃ column and value as it goes, so the first draw of a decision
+   * costs about what `sample` costs.
+   */
+  private drawPlanning(input: DecisionFeatures, k: number, owner: number, scale: number, rng: Rng, out: Float64Array): void {
+    const sh = this.shared!;
+    const plan = this.plan;
+    const ns = sh.n;
+    let total = 0;
+    for (let i = 0; i < k; i++) total += input.arms[i]!.nnz;
+    plan.reserve(k, total, ns + total);
+    const theta = plan.theta;
+    this.drawDense(sh, theta, scale, rng);
+    const c0 = scale * this.priorSd;
+    const seen = this.planKeys;
+    seen.begin();
+    const rowEnd = plan.rowEnd;
+    const col = plan.col;
+    const val = plan.val;
+    const xMean = plan.xMean;
+    const xRoot = plan.xRootLam;
+    const index = sh.index;
+    let nx = 0;
+    let j = 0;
+    for (let i = 0; i < k; i++) {
+      const arm = input.arms[i]!;
+      const idx = arm.indices;
+      const vals = arm.values;
+      const nnz = arm.nnz;
+      let s = 0;
+      for (let m = 0; m < nnz; m++) {
+        const key = idx[m]!;
+        let c = index.get(key);
+        if (c < 0) {
+          const at = seen.find(key);
+          if (at >= 0) {
+            c = seen.valueAt(at);
+          } else {
+            // First meeting in this decision: draw it now, as sharedScore / tailTheta do.
+            const code = c;
+            c = ns + nx;
+            if (code === MISSING) {
+              xMean[nx] = 0;
+              xRoot[nx] = 0;
+              theta[c] = c0 * rng.normal();
+            } else {
+              const t = -2 - code;
+              const lam = sh.lam[t]!;
+              const mean = sh.tb[t]! / lam;
+              const root = Math.sqrt(lam);
+              xMean[nx] = mean;
+              xRoot[nx] = root;
+              theta[c] = mean + (scale / root) * rng.normal();
+            }
+            nx++;
+            seen.put(key, c);
+          }
+        }
+        const v = vals[m]!;
+        col[j] = c;
+        val[j++] = v;
+        s += v * theta[c]!;
+      }
+      rowEnd[i] = j;
+      out[i] = 0 + s;
+    }
+    plan.ns = ns;
+    plan.nx = nx;
+    plan.owner = owner;
+    plan.revision = this.revision;
+  }
+
+  /** One draw through a resolved plan: n_s + n_x normals, one back substitution, X·θ̃. */
+  private drawPlanned(k: number, scale: number, rng: Rng, out: Float64Array): void {
+    const sh = this.shared!;
+    const plan = this.plan;
+    const theta = plan.theta;
+    this.drawDense(sh, theta, scale, rng);
+    const ns = plan.ns;
+    const nx = plan.nx;
+    if (nx > 0) {
+      const c0 = scale * this.priorSd;
+      const xMean = plan.xMean;
+      const xRoot = plan.xRootLam;
+      for (let e = 0; e < nx; e++) {
+        const r = xRoot[e]!;
+        // Same expressions as sharedScore / tailTheta: (s·τ₀)·z, and b/λ + (s/√λ)·z.
+        theta[ns + e] = r === 0 ? c0 * rng.normal() : xMean[e]! + (scale / r) * rng.normal();
+      }
+    }
+    const rowEnd = plan.rowEnd;
+    const col = plan.col;
+    const val = plan.val;
+    let j = 0;
+    for (let i = 0; i < k; i++) {
+      const end = rowEnd[i]!;
+      let s = 0;
+      for (; j < end; j++) s += val[j]! * theta[col[j]!]!;
+      out[i] = 0 + s;
     }
   }
 
@@ -1006,6 +1224,7 @@ export class LinearPosterior {
     this.rss = Math.max(0, g * (this.rss + yyOld) - yyNew);
     this.weightSum *= g;
     this.lastJitter = jitter;
+    this.revision++;
     this.muValid = false;
     this.linvValid = false;
   }
@@ -1062,6 +1281,7 @@ export class LinearPosterior {
     this.outcomes = s.outcomes;
     this.weightSum = s.weightSum;
     this.rss = s.rss;
+    this.revision++;
     this.muValid = false;
     this.linvValid = false;
     this.lastJitter = 0;

@@ -1,0 +1,245 @@
+/**
+ * Engine benchmark (`npm run bench:engine`): the whole in-process loop through `Engine` on a
+ * `MemoryStore`, without HTTP — what a simulation or an embedding service pays per call.
+ *
+ * Model: linear-gaussian (`shared`, full covariance over up to 256 seen dimensions, the rest a
+ * diagonal tail), `features.bits = 12` with the interactions user×item and session×item,
+ * k = 50 candidates with 10 features each in namespace `item` (plus a group), context `user`
+ * (3 features) and `session` (3 features), slots = 5, propensity.draws M = 64, default budget
+ * (share 0.05, rule `uncertain`, per-user token buckets, floor 0.005), 1,000 users.
+ * The posterior is first trained through the engine itself (ranks + batched feedback).
+ *
+ * Reported, medians and p99 per call:
+ * - `rank` (validation, fatigue, featurize, posterior sd, the draw, selection, M = 64
+ *   propensity draws, the decision record in the store);
+ * - the bare policy decision on the same featurized input (`prepare` + one draw + select +
+ *   propensities, as in core.bench.ts, on a copy of the same posterior and the same seeds), and
+ *   the ratio rank / bare: the engine's overhead;
+ * - `feedback`: single events (click or ignore, each folds an outcome: an O(d²) update), and
+ *   batches of 100 events through `feedbackBatch` (per batch and per event).
+ *
+ * Usage: npm run bench:engine [-- --ranks 2000]
+ */
+import { createRng, decisionSeed } from '../../src/core/rng.js';
+import { Engine } from '../../src/engine/engine.js';
+import type { FeedbackEvent, RankRequest, RankResponse } from '../../src/engine/model.js';
+import { createFeaturizer } from '../../src/features/index.js';
+import type { Candidate, DecisionFeatures } from '../../src/features/types.js';
+import { createPropensityEstimator } from '../../src/policies/explore/propensity.js';
+import { createSelector, createSlateChoice, type SelectionInput, type SelectionParams } from '../../src/policies/explore/select.js';
+import { createPolicy } from '../../src/policies/registry.js';
+import { MemoryStore } from '../../src/storage/memory/index.js';
+import { table, time, us, type Timing } from './stats.js';
+
+const args = process.argv.slice(2);
+const argOf = (name: string, fallback: string): string => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
+};
+
+const MODEL = 'bench';
+const K = 50;
+const SLOTS = 5;
+const M = 64;
+const RANKS = Number(argOf('--ranks', '2000'));
+const BATCH = 100;
+const modelConfig = {
+  policy: { kind: 'linear-gaussian', structure: 'shared', covariance: 'full' },
+  features: { bits: 12, interactions: [['user', 'item'], ['session', 'item']] },
+  propensity: { draws: M },
+  slots: SLOTS,
+  seed: 1,
+};
+
+// ───────────────────────────── workload ─────────────────────────────
+
+const rng = createRng('engine-bench');
+const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
+const words = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+const topics = words('topic', 20);
+const brands = words('brand', 30);
+const colors = words('color', 8);
+const sizes = ['xs', 's', 'm', 'l', 'xl'];
+const materials = words('material', 6);
+const styles = words('style', 12);
+const regions = words('region', 5);
+const tiers = ['budget', 'mid', 'premium'];
+const catalog: Candidate[] = Array.from({ length: 500 }, (_, i) => ({
+  id: `item${i}`,
+  group: topics[i % topics.length]!,
+  features: {
+    item: {
+      topic: topics[i % topics.length]!,
+      brand: brands[(i * 7) % brands.length]!,
+      color: pick(colors),
+      size: pick(sizes),
+      material: pick(materials),
+      style: pick(styles),
+      region: pick(regions),
+      tier: pick(tiers),
+      price: 1 + rng.int(100),
+      rating: Math.round(10 + rng.uniform() * 40) / 10,
+    },
+  },
+}));
+const countries = ['fr', 'de', 'es', 'it', 'uk', 'us', 'br', 'jp', 'cn', 'in'];
+
+function request(): RankRequest {
+  const start = rng.int(catalog.length - K);
+  return {
+    userId: `user${rng.int(1000)}`,
+    context: {
+      user: { age: 18 + rng.int(60), country: pick(countries), segment: `s${rng.int(5)}` },
+      session: { hour: rng.int(24), device: pick(['ios', 'android', 'web']), referrer: pick(['search', 'home', 'push', 'email']) },
+    },
+    candidates: catalog.slice(start, start + K),
+    slots: SLOTS,
+  };
+}
+
+let now = 1_700_000_000_000;
+let eventCounter = 0;
+const engine = new Engine({
+  store: new MemoryStore(),
+  clock: () => now,
+  newEventId: () => `e${eventCounter++}`,
+  snapshotEvery: 0,
+});
+engine.putModel(MODEL, modelConfig);
+const feedbackMix = createRng('feedback-mix');
+const kindOf = (): FeedbackEvent['kind'] => (feedbackMix.uniform() < 0.1 ? 'click' : 'ignore');
+const eventsOf = (res: RankResponse): FeedbackEvent[] => res.slate.map((s) => ({ eventId: res.eventId, itemId: s.id, kind: kindOf() }));
+
+// ───────────────────────────── training ─────────────────────────────
+
+const tTrain = performance.now();
+for (let i = 0; i < 1500; i++) {
+  now += 1000;
+  engine.feedbackBatch(MODEL, eventsOf(engine.rank(MODEL, request())));
+}
+const trainSeconds = (performance.now() - tTrain) / 1000;
+const posterior = engine.model(MODEL).describePosterior();
+
+// ───────────────────────────── rank ─────────────────────────────
+
+const requests = Array.from({ length: RANKS }, request);
+const responses: RankResponse[] = [];
+const rank = time(
+  (i) => {
+    now += 1000;
+    const res = engine.rank(MODEL, requests[i % requests.length]!);
+    responses.push(res);
+  },
+  RANKS,
+  { warmup: 0 },
+);
+
+// ───────────────────────── bare policy decision ─────────────────────────
+
+/**
+ * The same posterior (a snapshot of the engine's), the same featurizer, the same requests and
+ * decision seeds: the policy's part of a rank alone.
+ */
+function bareDecision(): { bare: Timing; featurize: Timing; sd: Timing } {
+  const model = engine.model(MODEL);
+  const config = model.config;
+  const policy = createPolicy(config.policy, model.posteriorSnapshot());
+  const featurizer = createFeaturizer(config.features);
+  const inputs: DecisionFeatures[] = requests.map((r) => featurizer.featurize(r.context, r.candidates));
+  const sds = inputs.map((x) => {
+    const mean = new Float64Array(K);
+    const sd = new Float64Array(K);
+    policy.summarize(x, mean, sd);
+    return sd;
+  });
+  const selections: SelectionInput[] = requests.map((r, i) => ({
+    groups: r.candidates.map((c) => c.group),
+    cooledDown: new Uint8Array(K),
+    recentGroups: new Set<string>(),
+    sd: sds[i]!,
+  }));
+  const params: SelectionParams = {
+    slots: SLOTS,
+    share: config.budget.share,
+    exploreTokens: 1,
+    floor: config.budget.floor,
+    maxGroupShare: config.budget.maxGroupShare,
+    rule: config.budget.rule,
+  };
+  const temperature = config.budget.temperature;
+  const scores = new Float64Array(K);
+  const selector = createSelector(K);
+  const estimator = createPropensityEstimator();
+  const choice = createSlateChoice(SLOTS);
+  const bare = time((i) => {
+    const j = i % requests.length;
+    const features = inputs[j]!;
+    const r = createRng(decisionSeed(config.seed, model.version, `bare${j}`));
+    const draw = policy.prepare
+      ? policy.prepare(features, temperature)
+      : (g: typeof r, out: Float64Array) => policy.sample(features, g, out, temperature);
+    draw(r, scores);
+    selector.select(scores, selections[j]!, params, r, choice);
+    estimator.estimate(draw, selections[j]!, params, choice, K, M, r.fork('propensity'));
+  }, Math.min(RANKS, 1000));
+  const featurize = time((i) => {
+    const r = requests[i % requests.length]!;
+    featurizer.featurize(r.context, r.candidates);
+  }, Math.min(RANKS, 2000));
+  const mean = new Float64Array(K);
+  const sdOut = new Float64Array(K);
+  const sd = time((i) => policy.summarize(inputs[i % inputs.length]!, mean, sdOut), Math.min(RANKS, 2000));
+  return { bare, featurize, sd };
+}
+const { bare, featurize, sd } = bareDecision();
+
+// ───────────────────────────── feedback ─────────────────────────────
+
+const singles: FeedbackEvent[] = [];
+const batches: FeedbackEvent[][] = [];
+{
+  let b: FeedbackEvent[] = [];
+  responses.forEach((res, i) => {
+    for (const e of eventsOf(res)) {
+      if (i % 2 === 0) singles.push(e);
+      else {
+        b.push(e);
+        if (b.length === BATCH) {
+          batches.push(b);
+          b = [];
+        }
+      }
+    }
+  });
+}
+now += 1000;
+const single = time((i) => engine.feedback(MODEL, singles[i]!), singles.length, { warmup: 0 });
+const batch = time((i) => engine.feedbackBatch(MODEL, batches[i]!), batches.length, { warmup: 0 });
+
+// ───────────────────────────── report ─────────────────────────────
+
+const perSecond = (t: Timing, events = 1): string => `${Math.round((events * 1e6) / t.median).toLocaleString('en-US')}/s`;
+console.log(
+  `liubai engine benchmark — in-process Engine + MemoryStore; linear-gaussian (shared, full covariance ≤ 256 dims), ` +
+    `k = ${K}, slots = ${SLOTS}, bits = 12, 2 interactions, M = ${M}`,
+);
+console.log(
+  `node ${process.version}; trained on 1,500 ranks + ${(1500 * SLOTS).toLocaleString('en-US')} feedback events in ${trainSeconds.toFixed(1)} s; ` +
+    `posterior: ${String(posterior['denseDims'])} dense + ${String(posterior['diagonalDims'])} diagonal dims\n`,
+);
+table(
+  ['operation', 'n', 'p50', 'p99', 'mean', 'throughput (p50)'],
+  [
+    ['rank (engine)', `${rank.n}`, us(rank.median), us(rank.p99), us(rank.mean), perSecond(rank)],
+    ['bare decision (prepare + draw + select + M = 64)', `${bare.n}`, us(bare.median), us(bare.p99), us(bare.mean), perSecond(bare)],
+    ['  featurize (in rank)', `${featurize.n}`, us(featurize.median), us(featurize.p99), us(featurize.mean), ''],
+    ['  posterior sd for the uncertain rule (in rank)', `${sd.n}`, us(sd.median), us(sd.p99), us(sd.mean), ''],
+    ['feedback, single event', `${single.n}`, us(single.median), us(single.p99), us(single.mean), perSecond(single)],
+    [`feedback, batch of ${BATCH}`, `${batch.n}`, us(batch.median), us(batch.p99), us(batch.mean), `${perSecond(batch, BATCH)} events`],
+    [`  per event in a batch`, '', us(batch.median / BATCH), '', us(batch.mean / BATCH), ''],
+  ],
+);
+console.log(
+  `\nrank / bare decision (medians): ${(rank.median / bare.median).toFixed(2)}× — the engine's overhead is ` +
+    `${us(rank.median - bare.median)} per rank (featurize, fatigue, posterior sd, store, records).`,
+);
