@@ -139,10 +139,10 @@ export class Engine {
     return this.model(modelId).expose(eventId);
   }
 
-  /** Close due reward windows of every model. */
-  tick(now: number = this.clock()): number {
+  /** Close due reward windows of every model (at most `maxPerModel` each per call). */
+  tick(now: number = this.clock(), maxPerModel = Number.POSITIVE_INFINITY): number {
     let n = 0;
-    for (const m of this.models.values()) n += m.tick(now);
+    for (const m of this.models.values()) n += m.tick(now, 1000, maxPerModel);
     return n;
   }
 

@@ -62,13 +62,17 @@ export function formatPath(path: ReadonlyArray<string | number | symbol>): strin
 export function fromZodIssues(
   code: ErrorCode,
   what: string,
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string; readonly code?: string }>,
   prefix: ReadonlyArray<string | number> = [],
 ): LiubaiError {
-  const mapped: FieldIssue[] = issues.map((i) => ({
-    path: [...prefix, ...i.path.map((p) => (typeof p === 'number' ? p : String(p)))],
-    message: i.message,
-  }));
+  const mapped: FieldIssue[] = [];
+  for (const i of issues) {
+    const path = [...prefix, ...i.path.map((p) => (typeof p === 'number' ? p : String(p)))];
+    // zod reports all unknown keys of an object in one issue: name each field.
+    const keys = (i as { code?: string; keys?: readonly string[] }).code === 'unrecognized_keys' ? (i as { keys?: readonly string[] }).keys : undefined;
+    if (keys && keys.length > 0) for (const k of keys) mapped.push({ path: [...path, k], message: 'unknown field' });
+    else mapped.push({ path, message: i.message });
+  }
   const list = mapped.map((m) => `${formatPath(m.path) || '(root)'}: ${m.message}`).join('; ');
   return new LiubaiError(code, `invalid ${what}: ${list}`, mapped);
 }

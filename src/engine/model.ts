@@ -490,13 +490,15 @@ export class Model {
   /**
    * Close every reward window whose deadline is ≤ now: an exposed impression with no feedback
    * becomes an `ignored` outcome weighted by its examination probability.
+   * At most `max` windows per call (a backlog after downtime is worked off over several calls
+   * instead of stalling the caller).
    * @returns the number of windows closed
    */
-  tick(now: number = this.deps.clock(), batch = 1000): number {
+  tick(now: number = this.deps.clock(), batch = 1000, max = Number.POSITIVE_INFINITY): number {
     const store = this.deps.store;
     let closed = 0;
     for (;;) {
-      const due = store.dueWindows(this.modelId, now, batch);
+      const due = store.dueWindows(this.modelId, now, Math.min(batch, max - closed));
       if (due.length === 0) break;
       const written: OutcomeRecord[] = [];
       store.transaction(() => {
@@ -514,7 +516,7 @@ export class Model {
         }
       });
       for (const o of written) this.fold(o);
-      if (due.length < batch) break;
+      if (due.length < batch || closed >= max) break;
     }
     return closed;
   }

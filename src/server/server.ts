@@ -160,7 +160,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   };
   const sweepMs = options.sweepIntervalMs ?? 1000;
-  const sweeper = setInterval(guard('sweep', () => engine.tick()), sweepMs);
+  const sweeper = setInterval(guard('sweep', () => engine.tick(engine.clock(), 20_000)), sweepMs);
   sweeper.unref();
 
   // Periodic snapshots: only models whose posterior moved since their last snapshot here.

@@ -427,17 +427,19 @@ class SlateSelector implements PreparedSelector {
     const topIdx = this.topIdx;
     const topScore = this.topScore;
     let n = 0;
+    // topScore[T − 1] once the list is full, kept in a register: most candidates stop at the
+    // first comparison with it.
+    let last = -Infinity;
     for (let i = 0; i < k; i++) {
-      if (cooledDown[i] === 1) continue;
       const raw = scores[i]!;
       const s = raw === raw ? raw : -Infinity;
       let j: number;
       if (n === T) {
-        const last = topScore[T - 1]!;
-        if (s < last) continue;
+        if (s < last || cooledDown[i] === 1) continue;
         if (s === last) return 0;
         j = T - 1;
       } else {
+        if (cooledDown[i] === 1) continue;
         j = n++;
       }
       while (j > 0 && topScore[j - 1]! < s) {
@@ -448,6 +450,7 @@ class SlateSelector implements PreparedSelector {
       if (j > 0 && topScore[j - 1] === s) return 0;
       topScore[j] = s;
       topIdx[j] = i;
+      if (n === T) last = topScore[T - 1]!;
     }
     return n;
   }

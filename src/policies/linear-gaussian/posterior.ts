@@ -52,6 +52,7 @@ import {
 import type { Rng } from '../../core/rng.js';
 import type { DecisionFeatures, OutcomeFeatures, SparseVector } from '../../features/types.js';
 import { DrawCache, KeyIndex, MISSING } from './key-index.js';
+import { backSubstituteT } from './solve.js';
 import type { BlockState, ItemBlockState, PosteriorState } from './state.js';
 
 /** Everything the posterior needs from a config (`linear-gaussian` or `linucb`). */
@@ -77,6 +78,53 @@ function checkTemperature(temperature: number): void {
 }
 
 /**
+ * out[i] = Σ_{j ∈ row i} val[j]·theta[col[j]] for the k rows of a CSR matrix (row i ends at
+ * rowEnd[i]), each row summed left to right from 0 exactly as `sharedScore` sums an arm (then
+ * `0 + s`, as `scoreAt` adds it to a zero score). Four rows are summed side by side: each keeps
+ * its own order, so the result is bit-identical, but four independent add chains overlap instead
+ * of one waiting on each addition.
+ */
+function csrTimes(rowEnd: Int32Array, col: Int32Array, val: Float64Array, theta: Float64Array, k: number, out: Float64Array): void {
+  let i = 0;
+  let j0 = 0;
+  for (; i + 3 < k; i += 4) {
+    const e0 = rowEnd[i]!;
+    const e1 = rowEnd[i + 1]!;
+    const e2 = rowEnd[i + 2]!;
+    const e3 = rowEnd[i + 3]!;
+    let j1 = e0;
+    let j2 = e1;
+    let j3 = e2;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    const common = Math.min(e0 - j0, e1 - j1, e2 - j2, e3 - j3);
+    for (let t = 0; t < common; t++) {
+      s0 += val[j0]! * theta[col[j0++]!]!;
+      s1 += val[j1]! * theta[col[j1++]!]!;
+      s2 += val[j2]! * theta[col[j2++]!]!;
+      s3 += val[j3]! * theta[col[j3++]!]!;
+    }
+    for (; j0 < e0; j0++) s0 += val[j0]! * theta[col[j0]!]!;
+    for (; j1 < e1; j1++) s1 += val[j1]! * theta[col[j1]!]!;
+    for (; j2 < e2; j2++) s2 += val[j2]! * theta[col[j2]!]!;
+    for (; j3 < e3; j3++) s3 += val[j3]! * theta[col[j3]!]!;
+    out[i] = 0 + s0;
+    out[i + 1] = 0 + s1;
+    out[i + 2] = 0 + s2;
+    out[i + 3] = 0 + s3;
+    j0 = e3;
+  }
+  for (; i < k; i++) {
+    const end = rowEnd[i]!;
+    let s = 0;
+    for (; j0 < end; j0++) s += val[j0]! * theta[col[j0]!]!;
+    out[i] = 0 + s;
+  }
+}
+
+/**
  * The resolved per-decision work of a shared-structure draw: candidate i's score is
  * Σ_{j ∈ [rowEnd[i−1], rowEnd[i])} val[j]·θ̃[col[j]] with θ̃ = [θ_dense (ns) ; θ_extra (nx)];
  * extra e is a never-seen dimension (xRootLam = 0: θ = s·τ₀·z) or a diagonal-tail one
@@ -92,6 +140,10 @@ class SharedDrawPlan {
   val = new Float64Array(0);
   xMean = new Float64Array(0);
   xRootLam = new Float64Array(0);
+  /** s·τ₀ or s/√λ at the scale of the draw that built the plan; reused while `fixedScale`. */
+  xSd = new Float64Array(0);
+  /** Known noise: every draw of the owning sampler has the same scale s. */
+  fixedScale = false;
   theta = new Float64Array(0);
 
   reserve(k: number, nnz: number, thetaLength: number): void {
@@ -102,6 +154,7 @@ class SharedDrawPlan {
       this.val = new Float64Array(n);
       this.xMean = new Float64Array(n);
       this.xRootLam = new Float64Array(n);
+      this.xSd = new Float64Array(n);
     }
     if (this.theta.length < thetaLength) this.theta = new Float64Array(Math.max(thetaLength, 2 * this.theta.length));
   }
@@ -687,7 +740,7 @@ export class LinearPosterior {
       const y = sh.y;
       if (scale > 0) for (let i = 0; i < ns; i++) ts[i] = y[i]! + scale * rng.normal();
       else for (let i = 0; i < ns; i++) ts[i] = y[i]!;
-      solveUpperT(sh.L, ns, ts, ts, sh.cap);
+      backSubstituteT(sh.L, ns, ts, sh.cap);
     }
     if (this.hasItems) {
       this.maskContext(input.context);
@@ -773,7 +826,7 @@ export class LinearPosterior {
     const ns = sh.n;
     const y = sh.y;
     for (let i = 0; i < ns; i++) theta[i] = y[i]! + scale * rng.normal();
-    solveUpperT(sh.L, ns, theta, theta, sh.cap);
+    backSubstituteT(sh.L, ns, theta, sh.cap);
   }
 
   /**
@@ -798,6 +851,7 @@ export class LinearPosterior {
     const val = plan.val;
     const xMean = plan.xMean;
     const xRoot = plan.xRootLam;
+    const xSd = plan.xSd;
     const index = sh.index;
     let nx = 0;
     let j = 0;
@@ -821,15 +875,18 @@ export class LinearPosterior {
             if (code === MISSING) {
               xMean[nx] = 0;
               xRoot[nx] = 0;
+              xSd[nx] = c0;
               theta[c] = c0 * rng.normal();
             } else {
               const t = -2 - code;
               const lam = sh.lam[t]!;
               const mean = sh.tb[t]! / lam;
               const root = Math.sqrt(lam);
+              const sd = scale / root;
               xMean[nx] = mean;
               xRoot[nx] = root;
-              theta[c] = mean + (scale / root) * rng.normal();
+              xSd[nx] = sd;
+              theta[c] = mean + sd * rng.normal();
             }
             nx++;
             seen.put(key, c);
@@ -845,6 +902,7 @@ export class LinearPosterior {
     }
     plan.ns = ns;
     plan.nx = nx;
+    plan.fixedScale = this.settings.noise === 'known';
     plan.owner = owner;
     plan.revision = this.revision;
   }
@@ -858,25 +916,24 @@ export class LinearPosterior {
     const ns = plan.ns;
     const nx = plan.nx;
     if (nx > 0) {
-      const c0 = scale * this.priorSd;
       const xMean = plan.xMean;
       const xRoot = plan.xRootLam;
-      for (let e = 0; e < nx; e++) {
-        const r = xRoot[e]!;
-        // Same expressions as sharedScore / tailTheta: (s·τ₀)·z, and b/λ + (s/√λ)·z.
-        theta[ns + e] = r === 0 ? c0 * rng.normal() : xMean[e]! + (scale / r) * rng.normal();
+      if (plan.fixedScale) {
+        // Known noise: the multipliers s·τ₀ and s/√λ were computed once, by the same expressions.
+        const xSd = plan.xSd;
+        for (let e = 0; e < nx; e++) {
+          theta[ns + e] = xRoot[e] === 0 ? xSd[e]! * rng.normal() : xMean[e]! + xSd[e]! * rng.normal();
+        }
+      } else {
+        const c0 = scale * this.priorSd;
+        for (let e = 0; e < nx; e++) {
+          const r = xRoot[e]!;
+          // Same expressions as sharedScore / tailTheta: (s·τ₀)·z, and b/λ + (s/√λ)·z.
+          theta[ns + e] = r === 0 ? c0 * rng.normal() : xMean[e]! + (scale / r) * rng.normal();
+        }
       }
     }
-    const rowEnd = plan.rowEnd;
-    const col = plan.col;
-    const val = plan.val;
-    let j = 0;
-    for (let i = 0; i < k; i++) {
-      const end = rowEnd[i]!;
-      let s = 0;
-      for (; j < end; j++) s += val[j]! * theta[col[j]!]!;
-      out[i] = 0 + s;
-    }
+    csrTimes(plan.rowEnd, plan.col, plan.val, theta, k, out);
   }
 
   private sharedScore(sh: Block, arm: SparseVector, scale: number, rng: Rng): number {

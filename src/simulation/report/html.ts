@@ -50,6 +50,7 @@ td.best { font-weight: 700; }
 figure { margin: 0; padding: 10px 12px 8px; border: 1px solid var(--line); border-radius: 8px; background: #fff; }
 figure svg { display: block; width: 100%; height: auto; }
 figure.wide { grid-column: 1 / -1; }
+figure.wide svg { width: auto; max-width: 100%; }
 figcaption { color: var(--muted); font-size: 12.5px; margin-top: 4px; }
 .note { color: var(--muted); font-size: 12.5px; }
 details { margin: 6px 0; } summary { cursor: pointer; }
@@ -58,11 +59,15 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12px; border-top: 1px
 @media print { main { padding: 0; } figure { break-inside: avoid; } }
 `;
 
-/** `mean ± halfWidth` with decimals that fit the CI's width (the mean alone when n < 2). */
+/**
+ * `mean ± halfWidth`, both rounded to the CI's precision: one significant digit of the half-width
+ * (two when it starts with a 1, so 0.14 does not become 0.1); the mean alone when n < 2.
+ */
 export function formatMeanCi(ci: MeanCi, format: ValueFormat = 'number'): string {
   const scale = format === 'percent' ? 100 : 1;
-  const width = Number.isFinite(ci.halfWidth) && ci.halfWidth > 0 ? ci.halfWidth * scale : Math.abs(ci.mean * scale);
-  const d = Math.max(0, Math.min(4, decimalsFor(width, 2))) + (format === 'percent' ? 2 : 0);
+  const width = Number.isFinite(ci.halfWidth) && ci.halfWidth > 0 ? ci.halfWidth * scale : Math.abs(ci.mean * scale) / 100;
+  const leading = width > 0 ? width / 10 ** Math.floor(Math.log10(width)) : 0;
+  const d = Math.max(0, Math.min(4, decimalsFor(width, leading < 2 ? 2 : 1))) + (format === 'percent' ? 2 : 0);
   const m = formatValue(ci.mean, d, format);
   if (!Number.isFinite(ci.halfWidth)) return m;
   return `${m} ± ${formatValue(ci.halfWidth, d, format)}`;
@@ -182,13 +187,16 @@ function itemCharts(results: SimulationResults): string {
   if (n === 0) return '';
   return results.policies
     .map((p) => {
-      const ids = Object.keys(p.series.topItemMeans).slice(0, n);
+      // One seed: every seed draws its own population, so an item id need not mean the same item across seeds.
+      const run = p.perSeed[0];
+      if (!run) return '';
+      const ids = Object.keys(run.series.topItemMeans).slice(0, n);
       if (ids.length === 0) return '';
-      const series: LineSeries[] = ids.map((id, j) => ({ name: id, color: colorAt(j, ITEM_PALETTE), x: p.series.step, y: p.series.topItemMeans[id]! }));
+      const series: LineSeries[] = ids.map((id, j) => ({ name: id, color: colorAt(j, ITEM_PALETTE), x: run.series.step, y: run.series.topItemMeans[id]! }));
       const svg = lineChart(series, { title: `Posterior means of the top items — ${p.name}`, xLabel: 'decision', yLabel: 'posterior mean score', width: 640, height: 280, legend: true });
       return figure(
         svg,
-        `Posterior mean score of the ${ids.length} items with the highest final mean, in the context of the first arrival (mean over seeds). Colours identify items within this chart only.`,
+        `Seed ${run.seed}: posterior mean score of the ${ids.length} items with the highest final mean, in the context of the first arrival, as the model learned (and forgot). Colours identify items within this chart only; results.json also has the mean over seeds.`,
       );
     })
     .join('');

@@ -45,7 +45,9 @@ export function niceNumber(x: number, round: boolean): number {
   if (!(x > 0) || !Number.isFinite(x)) throw new RangeError(`niceNumber needs a finite x > 0, got ${x}`);
   const exponent = Math.floor(Math.log10(x));
   const power = Math.pow(10, exponent);
-  const f = x / power;
+  // Snap ratios like 2.9999999999999996 (0.3 / 0.1) to the integer they stand for.
+  const raw = x / power;
+  const f = Math.abs(raw - Math.round(raw)) < 1e-9 ? Math.round(raw) : raw;
   let nice: number;
   if (round) nice = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
   else nice = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
@@ -472,14 +474,17 @@ export interface IntervalRow {
  * over [lower, upper], on a shared nice-number axis; highlighted rows are drawn in the accent
  * colour. Non-finite bounds draw the dot alone.
  */
-export function intervalChart(rows: readonly IntervalRow[], options: { title: string; xLabel: string; width?: number; xFormat?: ValueFormat }): string {
+export function intervalChart(
+  rows: readonly IntervalRow[],
+  options: { title: string; xLabel: string; width?: number; xFormat?: ValueFormat; /** Dashed vertical line at this x (e.g. 0). */ xReference?: number },
+): string {
   const rowH = 22;
   const labelW = Math.min(340, 16 + Math.max(8, ...rows.map((r) => r.label.length)) * CHAR_W);
   const width = options.width ?? 640;
   const top = 34;
   const height = top + rows.length * rowH + 46;
   const fr: Frame = { width, height, left: labelW, top, plotW: width - labelW - 24, plotH: rows.length * rowH, legendX: width };
-  const xs = finiteValues(rows.map((r) => r.mean), rows.map((r) => r.lower), rows.map((r) => r.upper));
+  const xs = finiteValues(rows.map((r) => r.mean), rows.map((r) => r.lower), rows.map((r) => r.upper), options.xReference === undefined ? undefined : [options.xReference]);
   const xt = niceTicks(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1, 6);
   const sx = (x: number) => fr.left + ((x - xt.min) / (xt.max - xt.min || 1)) * fr.plotW;
   const parts = [open(fr, options.title)];
@@ -489,19 +494,28 @@ export function intervalChart(rows: readonly IntervalRow[], options: { title: st
     parts.push(`<text x="${x}" y="${top + fr.plotH + 16}" text-anchor="middle" fill="#555">${formatValue(v, xt.decimals, options.xFormat)}</text>`);
   }
   parts.push(`<line x1="${fr.left}" x2="${fr.left + fr.plotW}" y1="${top + fr.plotH}" y2="${top + fr.plotH}" stroke="#888"/>`);
+  const stripes: string[] = [];
+  const marks: string[] = [];
   rows.forEach((r, i) => {
     const y = top + i * rowH + rowH / 2;
     const color = r.highlight ? '#e15759' : '#4e79a7';
-    if (i % 2 === 1) parts.push(`<rect x="0" y="${top + i * rowH}" width="${width}" height="${rowH}" fill="#f6f8fa"/>`);
-    parts.push(
+    if (i % 2 === 1) stripes.push(`<rect x="0" y="${top + i * rowH}" width="${width}" height="${rowH}" fill="#f6f8fa"/>`);
+    marks.push(
       `<text x="${fr.left - 10}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#333"${r.highlight ? ' font-weight="600"' : ''}>${escapeXml(r.label)}</text>`,
     );
     if (Number.isFinite(r.lower) && Number.isFinite(r.upper)) {
-      parts.push(`<line x1="${f2(sx(r.lower))}" x2="${f2(sx(r.upper))}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>`);
-      for (const b of [r.lower, r.upper]) parts.push(`<line x1="${f2(sx(b))}" x2="${f2(sx(b))}" y1="${y - 4}" y2="${y + 4}" stroke="${color}" stroke-width="2"/>`);
+      marks.push(`<line x1="${f2(sx(r.lower))}" x2="${f2(sx(r.upper))}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>`);
+      for (const b of [r.lower, r.upper]) marks.push(`<line x1="${f2(sx(b))}" x2="${f2(sx(b))}" y1="${y - 4}" y2="${y + 4}" stroke="${color}" stroke-width="2"/>`);
     }
-    if (Number.isFinite(r.mean)) parts.push(`<circle cx="${f2(sx(r.mean))}" cy="${y}" r="4" fill="${color}"/>`);
+    if (Number.isFinite(r.mean)) marks.push(`<circle cx="${f2(sx(r.mean))}" cy="${y}" r="4" fill="${color}"/>`);
   });
+  // Stripes under the grid lines, marks over them.
+  parts.splice(1, 0, ...stripes);
+  if (options.xReference !== undefined) {
+    const x = f2(sx(options.xReference));
+    parts.push(`<line x1="${x}" x2="${x}" y1="${top}" y2="${top + fr.plotH}" stroke="#777" stroke-dasharray="4 3"/>`);
+  }
+  parts.push(...marks);
   parts.push(`<text x="${f2(fr.left + fr.plotW / 2)}" y="${height - 8}" text-anchor="middle" fill="#333">${escapeXml(options.xLabel)}</text>`);
   parts.push('</svg>');
   return parts.join('');

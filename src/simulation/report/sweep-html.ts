@@ -84,8 +84,17 @@ export function renderSweepReport(results: SweepResults): string {
     .map((r, i) => ({ r, i }))
     .sort((x, y) => (results.direction === 'higher' ? 1 : -1) * (y.r.summary[m].mean - x.r.summary[m].mean) || x.i - y.i);
   const forest = intervalChart(
-    ranked.map(({ r, i }) => ({ label: r.label, mean: r.summary[m].mean, lower: r.summary[m].lower, upper: r.summary[m].upper, highlight: i === results.best.index })),
-    { title: `Settings ranked by ${info.label.toLowerCase()} (mean ± 95% CI)`, xLabel: info.label.toLowerCase(), width: 1000, xFormat: info.format },
+    ranked.map(({ r, i }) => {
+      const d = r.versusBest;
+      return { label: r.label, mean: d?.mean ?? 0, lower: d?.lower ?? Number.NaN, upper: d?.upper ?? Number.NaN, highlight: i === results.best.index };
+    }),
+    {
+      title: `Each setting against the best, paired by seed (mean ± 95% CI)`,
+      xLabel: `${info.label.toLowerCase()} − best${results.direction === 'lower' ? ' (sign flipped: lower is better)' : ''}; below 0 is worse`,
+      width: 1000,
+      xFormat: info.format,
+      xReference: 0,
+    },
   );
   const main = chartFor(results);
   const extra: Array<'reward' | 'regret' | 'exploredShare' | 'topGroupShare'> = ['reward', 'regret', 'exploredShare', 'topGroupShare'];
@@ -144,7 +153,7 @@ ${s.description ? `<p class="lead">${escapeXml(s.description)}</p>` : ''}
 </section>
 <section>
 <h2>Charts</h2>
-<div class="grid">${main ? `<figure>${main}<figcaption>Mean over seeds${results.axes.length === 2 ? '; the outlined cell is the best setting' : ', band = 95% CI'}.</figcaption></figure>` : ''}<figure class="wide">${forest}<figcaption>Each setting’s mean with its 95% CI over seeds; red = best.</figcaption></figure></div>
+<div class="grid">${main ? `<figure>${main}<figcaption>Mean over seeds${results.axes.length === 2 ? '; the outlined cell is the best setting' : ', band = 95% CI'}.</figcaption></figure>` : ''}<figure class="wide">${forest}<figcaption>Settings ranked by mean; each one’s difference to the best on the same seeds. A whisker that reaches 0 means the data cannot tell that setting from the best; red = best.</figcaption></figure></div>
 </section>
 <section>
 <h2>Settings</h2>

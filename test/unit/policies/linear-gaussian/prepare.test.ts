@@ -31,7 +31,7 @@ function randomVector(rng: Rng, range: number, nnz: number): SparseVector {
  * A posterior that has seen keys [0, 40) (with maxDenseDims 8 most of them land in the diagonal
  * tail) and a decision whose arms also use keys [40, 80) never folded, shared between arms.
  */
-function scenario(over: Partial<LinearGaussianConfigInput>, seed: string): { policy: Policy; input: DecisionFeatures } {
+function scenario(over: Partial<LinearGaussianConfigInput>, seed: string, k = 12): { policy: Policy; input: DecisionFeatures } {
   const rng = createRng(seed);
   const policy = policyOf(over);
   for (let t = 0; t < 60; t++) {
@@ -39,13 +39,12 @@ function scenario(over: Partial<LinearGaussianConfigInput>, seed: string): { pol
     const context = randomVector(rng, 40, 1 + rng.int(4));
     policy.update({ itemId: `item${rng.int(4)}`, context, arm }, rng.normal(), 0.5 + rng.uniform());
   }
-  const k = 12;
   const input: DecisionFeatures = {
     dim: DIM,
     // Repeated item ids exercise the per-item memo of disjoint/hybrid.
     itemIds: Array.from({ length: k }, (_, i) => `item${i % 7}`),
     context: randomVector(rng, 80, 5),
-    arms: Array.from({ length: k }, () => randomVector(rng, 80, 1 + rng.int(10))),
+    arms: Array.from({ length: k }, () => randomVector(rng, 80, rng.int(11))),
   };
   return { policy, input };
 }
@@ -80,8 +79,9 @@ for (const structure of ['shared', 'disjoint', 'hybrid'] as const) {
 
 describe('linear-gaussian prepare', () => {
   test.each(cases)('%s: bit-identical scores and rng consumption to sample, T ∈ {1, 0.3, 0}', (_, over) => {
-    for (let s = 0; s < 3; s++) {
-      const { policy, input } = scenario(over, `prep-${s}`);
+    // k = 10 … 13: every remainder of the four-row CSR product; arms of 0 … 10 features.
+    for (let s = 0; s < 4; s++) {
+      const { policy, input } = scenario(over, `prep-${s}`, 10 + s);
       for (const temperature of [1, 0.3, 0]) expectSameDraws(policy, input, temperature, 5, `draws-${s}-${temperature}`);
     }
   });
