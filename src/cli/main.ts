@@ -4,7 +4,7 @@
  * evaluation code (and a problem there cannot keep the server from starting).
  */
 
-const USAGE = 'usage: liubai <serve|simulate|evaluate> [options]   (liubai serve --help)';
+const USAGE = 'usage: liubai <serve|simulate|sweep|evaluate|train> [options]   (liubai serve --help)';
 
 /**
  * Run one `liubai` command; sets `process.exitCode` (2 = bad usage).
@@ -21,6 +21,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     case 'simulate': {
       const { simulateCommand } = await import('./simulate.js');
       process.exitCode = await simulateCommand(rest);
+      return;
+    }
+    case 'sweep': {
+      const { sweepCommand } = await import('./sweep.js');
+      process.exitCode = await sweepCommand(rest);
+      return;
+    }
+    case 'train': {
+      const { trainCommand } = await import('./train.js');
+      process.exitCode = await trainCommand(rest);
       return;
     }
     case 'evaluate': {

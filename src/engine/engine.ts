@@ -8,6 +8,8 @@
  *   posterior is kept.
  */
 import { randomUUID } from 'node:crypto';
+import type { RetrainRuntime } from '../policies/neural-linear/retrainable.js';
+import { preparePolicy } from '../policies/registry.js';
 import type { Store, BudgetTotals } from '../storage/types.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
 import { LiubaiError } from './errors.js';
@@ -18,6 +20,8 @@ export interface EngineOptions {
   readonly clock?: () => number;
   readonly newEventId?: () => string;
   readonly snapshotEvery?: number;
+  /** How retrainable policies (neural-linear) retrain and keep artifacts; absent = inline. */
+  readonly retrain?: RetrainRuntime;
 }
 
 /** What `GET /v1/models/{id}` reports. */
@@ -53,13 +57,24 @@ export class Engine {
   readonly clock: () => number;
   private readonly newEventId: () => string;
   private readonly snapshotEvery: number;
+  private readonly retrain: RetrainRuntime | undefined;
   private readonly models = new Map<string, Model>();
+
+  /**
+   * Load what the stored models' policies need before `new Engine` builds them synchronously
+   * (tensorflow.js when a neural-linear model exists; nothing otherwise).
+   * @throws LiubaiError INVALID_CONFIG for a stored config that no longer parses
+   */
+  static async prepare(store: Store): Promise<void> {
+    for (const record of store.listModels()) await preparePolicy(parseModelConfig(record.config).policy);
+  }
 
   constructor(options: EngineOptions) {
     this.store = options.store;
     this.clock = options.clock ?? (() => Date.now());
     this.newEventId = options.newEventId ?? (() => randomUUID());
     this.snapshotEvery = options.snapshotEvery ?? 1000;
+    this.retrain = options.retrain;
     for (const record of this.store.listModels()) {
       this.models.set(record.modelId, this.build(record.modelId, record.version, parseModelConfig(record.config)));
     }
@@ -71,6 +86,7 @@ export class Engine {
       clock: this.clock,
       newEventId: this.newEventId,
       snapshotEvery: this.snapshotEvery,
+      ...(this.retrain ? { retrain: this.retrain } : {}),
     });
   }
 
@@ -89,8 +105,20 @@ export class Engine {
     this.store.transaction(() =>
       this.store.putModel({ modelId, version, config, createdAt: before?.createdAt ?? now, updatedAt: now }),
     );
+    this.models.get(modelId)?.close();
     this.models.set(modelId, model);
     return { model, created: before === undefined };
+  }
+
+  /**
+   * {@link putModel} after loading what the config's policy needs (tensorflow.js for
+   * neural-linear): the form to use when the config comes from a request.
+   * @throws LiubaiError as putModel
+   */
+  async putModelPrepared(modelId: string, configInput: unknown): Promise<{ model: Model; created: boolean }> {
+    checkModelId(modelId);
+    await preparePolicy(parseModelConfig(configInput).policy);
+    return this.putModel(modelId, configInput);
   }
 
   /** @throws LiubaiError UNKNOWN_MODEL */
@@ -112,6 +140,7 @@ export class Engine {
   deleteModel(modelId: string): void {
     this.model(modelId);
     this.store.transaction(() => this.store.deleteModel(modelId));
+    this.models.get(modelId)?.close();
     this.models.delete(modelId);
   }
 

@@ -7,6 +7,7 @@
  * Every operation validates first, then writes all of its records in one store transaction, and
  * only then folds outcomes into the in-memory posterior: a failed write never changes state.
  */
+import { deriveSeed } from '../core/hash.js';
 import { createRng, decisionSeed, type Rng } from '../core/rng.js';
 import { createFeaturizer, FeatureError, type Featurizer } from '../features/index.js';
 import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures } from '../features/types.js';
@@ -15,6 +16,14 @@ import { resolveFeedback, silenceOutcome, type FeedbackSemantics } from '../feed
 import { estimatePropensities } from '../policies/explore/propensity.js';
 import { selectSlate, type SelectionInput, type SelectionParams } from '../policies/explore/select.js';
 import { availableTokens, refillBucket, takeTokens, type BucketState } from '../policies/explore/token-bucket.js';
+import {
+  isRetrainable,
+  type DataRange,
+  type RetrainablePolicy,
+  type RetrainMetrics,
+  type RetrainResult,
+  type RetrainRuntime,
+} from '../policies/neural-linear/retrainable.js';
 import { createPolicy } from '../policies/registry.js';
 import type { Policy, PolicySnapshot } from '../policies/types.js';
 import {
@@ -41,7 +50,30 @@ export interface ModelDeps {
   readonly newEventId: () => string;
   /** Save a snapshot every this many folded log entries (default 1000; 0 = never). */
   readonly snapshotEvery?: number;
+  /**
+   * How retrainable policies (neural-linear) retrain: off-thread runner, artifacts. Absent: they
+   * retrain inline, synchronously, when due (simulations, tests).
+   */
+  readonly retrain?: RetrainRuntime;
 }
+
+/** What one adopted retrain did. */
+export interface RetrainSummary {
+  readonly modelId: string;
+  /** The representation version now serving. */
+  readonly version: number;
+  readonly range: DataRange;
+  readonly metrics: RetrainMetrics;
+  /** Learning-log entries replayed into the new head. */
+  readonly replayed: number;
+  /** From job to swap, ms (model clock). */
+  readonly durationMs: number;
+  /** Where the artifact was saved, when the runtime keeps artifacts. */
+  readonly artifact?: string;
+}
+
+/** Learning-log entries replayed per slice of an asynchronous rebuild (then the event loop runs). */
+const REBUILD_SLICE = 256;
 
 export interface RankRequest {
   readonly context: NamespacedFeatures;
@@ -136,6 +168,17 @@ export class Model {
    */
   private readonly recent = new Map<string, DecisionRecord>();
   private static readonly RECENT_LIMIT = 20_000;
+  /** Representation version of a retrainable policy (0: its seeded initial one). */
+  private repVersion = 0;
+  /** `ordinals` when the last retrain job was prepared (or the initial artifact's). */
+  private retrainedAtOrdinal = 0;
+  private retrainRun: Promise<RetrainSummary> | null = null;
+  /** True while recovering: retrains are not triggered by replayed outcomes. */
+  private replaying = false;
+  private closed = false;
+  /** Seqs of the latest outcomes (ring of the policy's training-window size), for data ranges. */
+  private windowSeqs: Float64Array | null = null;
+  private windowCount = 0;
 
   /**
    * Build a model and bring its posterior up to date: the latest snapshot for this config (if any)
@@ -153,6 +196,7 @@ export class Model {
     this.decayEvery = config.decay.every ?? (half === null ? 1 : Math.max(1, Math.round(half / 100)));
     this.halfLifeMs = config.fatigue.halfLifeSeconds * 1000;
     this.policy = createPolicy(config.policy);
+    if (isRetrainable(this.policy)) this.startRepresentation(this.policy);
     this.recover();
   }
 
@@ -163,7 +207,16 @@ export class Model {
 
   /** The policy's summary of the posterior. */
   describePosterior(): Record<string, unknown> {
-    return { ...this.policy.describe(), kind: this.policy.kind, foldedSeq: this.foldedSeq, outcomes: this.ordinals };
+    const extra = isRetrainable(this.policy) ? { representationVersion: this.repVersion, retraining: this.retrainRun !== null } : {};
+    return { ...this.policy.describe(), kind: this.policy.kind, foldedSeq: this.foldedSeq, outcomes: this.ordinals, ...extra };
+  }
+
+  /**
+   * Version of the learned representation serving decisions (retrainable policies; 0 for the
+   * others and before the first retrain). Bumped by every adopted retrain.
+   */
+  get representationVersion(): number {
+    return this.repVersion;
   }
 
   /**
@@ -534,8 +587,15 @@ export class Model {
     }
   }
 
-  /** Save a snapshot of the posterior now. */
+  /**
+   * Save a snapshot of the posterior now. Retrainable policies are not snapshotted: their state is
+   * rebuilt from the latest encoder artifact and the log (see {@link retrain}).
+   */
   snapshot(): void {
+    if (isRetrainable(this.policy)) {
+      this.sinceSnapshot = 0;
+      return;
+    }
     const state: PosteriorState = { policy: this.policy.snapshot(), ordinals: this.ordinals };
     this.deps.store.saveSnapshot({
       modelId: this.modelId,
@@ -553,6 +613,15 @@ export class Model {
   }
 
   private recover(): void {
+    if (isRetrainable(this.policy)) {
+      this.replaying = true;
+      try {
+        this.catchUp();
+      } finally {
+        this.replaying = false;
+      }
+      return;
+    }
     const snap = this.deps.store.latestSnapshot(this.modelId, posteriorKey(this.config));
     if (snap) {
       const state = snap.state as PosteriorState;
@@ -566,6 +635,27 @@ export class Model {
   /** Fold one learning-log entry into the posterior, in log order. */
   private fold(o: OutcomeRecord): void {
     if (o.seq <= this.foldedSeq) return;
+    this.ordinals = this.applyEntry(this.policy, o, this.ordinals);
+    this.foldedSeq = o.seq;
+    if (o.retracts === undefined) {
+      this.counters.outcomes[o.kind] = (this.counters.outcomes[o.kind] ?? 0) + 1;
+      const ring = this.windowSeqs;
+      if (ring) ring[this.windowCount++ % ring.length] = o.seq;
+    } else {
+      this.counters.retractions++;
+    }
+    const every = this.deps.snapshotEvery ?? 1000;
+    if (every > 0 && ++this.sinceSnapshot >= every) this.snapshot();
+    this.maybeRetrain();
+  }
+
+  /**
+   * The policy operations of one learning-log entry — its update (a retraction's weight reduced
+   * by the decay its outcome underwent), then the scheduled decay — applied to `policy`, given the
+   * outcomes folded before it. Shared by folding and by rebuilding a retrained policy, so both
+   * apply exactly the same operations. @returns the outcome count after the entry
+   */
+  private applyEntry(policy: Policy, o: OutcomeRecord, ordinals: number): number {
     const d = this.cachedDecision(o.eventId);
     if (d) {
       const idx = d.candidates.findIndex((c) => c.id === o.itemId);
@@ -576,24 +666,192 @@ export class Model {
         let weight = o.weight;
         if (o.retracts !== undefined && this.decayGamma !== null) {
           // The retracted outcome has been decayed since it was folded: retract what is left of it.
-          const steps = Math.floor(this.ordinals / this.decayEvery) - Math.floor(o.ordinal / this.decayEvery);
+          const steps = Math.floor(ordinals / this.decayEvery) - Math.floor(o.ordinal / this.decayEvery);
           weight *= Math.pow(this.decayGamma, this.decayEvery * steps);
         }
-        if (weight !== 0) this.policy.update(this.featurizer.outcomeFeatures(df, 0), o.reward, weight);
+        if (weight !== 0) policy.update(this.featurizer.outcomeFeatures(df, 0), o.reward, weight);
       }
     }
-    this.foldedSeq = o.seq;
     if (o.retracts === undefined) {
-      this.ordinals++;
-      if (this.decayGamma !== null && this.ordinals % this.decayEvery === 0) {
-        this.policy.decay(Math.pow(this.decayGamma, this.decayEvery));
+      ordinals++;
+      if (this.decayGamma !== null && ordinals % this.decayEvery === 0) {
+        policy.decay(Math.pow(this.decayGamma, this.decayEvery));
       }
-      this.counters.outcomes[o.kind] = (this.counters.outcomes[o.kind] ?? 0) + 1;
-    } else {
-      this.counters.retractions++;
     }
-    const every = this.deps.snapshotEvery ?? 1000;
-    if (every > 0 && ++this.sinceSnapshot >= every) this.snapshot();
+    return ordinals;
+  }
+
+  // ─────────────────────────── retraining ──────────────────────────
+
+  /** Start from the runtime's latest artifact for this model, when it fits the config. */
+  private startRepresentation(policy: RetrainablePolicy): void {
+    this.windowSeqs = new Float64Array(Math.max(1, policy.trainingWindow));
+    const initial = this.deps.retrain?.initial?.(this.modelId);
+    if (!initial) return;
+    let next: RetrainablePolicy;
+    try {
+      next = policy.withRepresentation(initial);
+    } catch (error) {
+      // The artifact was trained under another encoder shape: start from the seeded encoder.
+      this.deps.retrain?.onError?.(this.modelId, error);
+      return;
+    }
+    policy.dispose();
+    this.policy = next;
+    this.repVersion = initial.version;
+    this.retrainedAtOrdinal = initial.range.ordinals;
+  }
+
+  private maybeRetrain(): void {
+    const p = this.policy;
+    if (this.replaying || this.closed || !isRetrainable(p) || p.retrainEvery <= 0) return;
+    if (this.ordinals - this.retrainedAtOrdinal < p.retrainEvery) return;
+    if (this.deps.retrain?.run) {
+      if (this.retrainRun) return;
+      this.retrain().catch((error: unknown) => this.deps.retrain?.onError?.(this.modelId, error));
+    } else {
+      this.retrainInline(p);
+    }
+  }
+
+  private prepareJob(policy: RetrainablePolicy) {
+    const ring = this.windowSeqs;
+    const n = ring ? Math.min(this.windowCount, ring.length) : 0;
+    const fromSeq = ring && n > 0 ? ring[(this.windowCount - n) % ring.length]! : 0;
+    const range: DataRange = { fromSeq, toSeq: this.foldedSeq, ordinals: this.ordinals };
+    const seed = deriveSeed('retrain', this.config.seed, this.modelId, policy.representationVersion + 1, this.foldedSeq);
+    this.retrainedAtOrdinal = this.ordinals;
+    return policy.prepareRetrain({ seed, range });
+  }
+
+  /**
+   * Retrain the policy's representation from the log and switch to it (retrainable policies, e.g.
+   * `neural-linear`). The job runs off the request path when the runtime has a runner (else in
+   * this thread); the new head is rebuilt by replaying the whole learning log in slices that yield
+   * to the event loop, while the current policy keeps serving and learning; once caught up, the
+   * new policy replaces it in one synchronous step and the representation version is bumped.
+   * Concurrent calls share one run.
+   * @throws LiubaiError INVALID_REQUEST when the policy does not retrain; the runner's error
+   */
+  retrain(): Promise<RetrainSummary> {
+    if (this.retrainRun) return this.retrainRun;
+    const run = this.runRetrain().finally(() => {
+      this.retrainRun = null;
+    });
+    this.retrainRun = run;
+    return run;
+  }
+
+  private async runRetrain(): Promise<RetrainSummary> {
+    const policy = this.policy;
+    if (!isRetrainable(policy)) {
+      throw new LiubaiError('INVALID_REQUEST', `policy ${policy.kind} of model ${this.modelId} does not retrain`, [
+        { path: ['policy', 'kind'], message: 'not retrainable' },
+      ]);
+    }
+    const started = this.deps.clock();
+    const job = this.prepareJob(policy);
+    const runtime = this.deps.retrain;
+    const result = runtime?.run ? await runtime.run(job) : policy.retrainNow(job);
+    if (this.closed || this.policy !== policy) throw new Error(`model ${this.modelId} changed while retraining; result dropped`);
+    const next = policy.withRepresentation(result);
+    let replayed = 0;
+    try {
+      let seq = 0;
+      let ordinals = 0;
+      for (;;) {
+        const step = this.replayInto(next, seq, ordinals, this.foldedSeq, REBUILD_SLICE);
+        seq = step.seq;
+        ordinals = step.ordinals;
+        replayed += step.replayed;
+        if (seq >= this.foldedSeq) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.closed) throw new Error(`model ${this.modelId} closed while retraining`);
+      }
+    } catch (error) {
+      next.dispose();
+      throw error;
+    }
+    // Caught up with everything the serving policy has folded: switch in this same tick.
+    this.swap(next, result.version);
+    return this.finishRetrain(result, replayed, started);
+  }
+
+  /** Inline retrain (no runner): train, rebuild and switch synchronously. */
+  private retrainInline(policy: RetrainablePolicy): void {
+    const started = this.deps.clock();
+    const result = policy.retrainNow(this.prepareJob(policy));
+    const next = policy.withRepresentation(result);
+    let replayed: number;
+    try {
+      replayed = this.replayInto(next, 0, 0, this.foldedSeq, Number.POSITIVE_INFINITY).replayed;
+    } catch (error) {
+      next.dispose();
+      throw error;
+    }
+    this.swap(next, result.version);
+    this.finishRetrain(result, replayed, started).catch((error: unknown) => this.deps.retrain?.onError?.(this.modelId, error));
+  }
+
+  /**
+   * Replay learning-log entries with seq in (afterSeq, untilSeq] into `policy`, at most `limit`
+   * of them. @returns where it stopped
+   */
+  private replayInto(
+    policy: Policy,
+    afterSeq: number,
+    ordinals: number,
+    untilSeq: number,
+    limit: number,
+  ): { seq: number; ordinals: number; replayed: number } {
+    let seq = afterSeq;
+    let replayed = 0;
+    while (seq < untilSeq && replayed < limit) {
+      const batch = this.deps.store.outcomesAfter(this.modelId, seq, Math.min(1000, limit - replayed));
+      if (batch.length === 0) return { seq: untilSeq, ordinals, replayed };
+      for (const o of batch) {
+        if (o.seq > untilSeq) return { seq: untilSeq, ordinals, replayed };
+        ordinals = this.applyEntry(policy, o, ordinals);
+        seq = o.seq;
+        replayed++;
+      }
+    }
+    return { seq, ordinals, replayed };
+  }
+
+  private swap(next: RetrainablePolicy, version: number): void {
+    next.flush();
+    const old = this.policy as RetrainablePolicy;
+    this.policy = next;
+    this.repVersion = version;
+    old.dispose();
+  }
+
+  private async finishRetrain(result: RetrainResult, replayed: number, started: number): Promise<RetrainSummary> {
+    const durationMs = Math.max(0, this.deps.clock() - started);
+    const artifact = await this.deps.retrain?.persist?.(result, {
+      modelId: this.modelId,
+      modelVersion: this.version,
+      policyConfig: this.config.policy,
+      durationMs,
+      replayed,
+    });
+    return {
+      modelId: this.modelId,
+      version: result.version,
+      range: result.range,
+      metrics: result.metrics,
+      replayed,
+      durationMs,
+      ...(artifact ? { artifact } : {}),
+    };
+  }
+
+  /** Release what the policy holds outside the JS heap (tensors); a running retrain is dropped. */
+  close(): void {
+    this.closed = true;
+    const p = this.policy;
+    if (isRetrainable(p)) p.dispose();
   }
 
   // ──────────────────────────── helpers ───────────────────────────

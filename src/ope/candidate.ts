@@ -296,7 +296,7 @@ export interface TargetOptions {
   /** Monte-Carlo runs of the rule per decision and component (default 500). */
   readonly draws?: number;
   readonly rng: Rng;
-  /** Called after each decision of each posterior pass (for progress output). */
+  /** Called every 100 decisions of each posterior pass and at the end (for progress output). */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -414,7 +414,8 @@ export function computeTargets(log: ModelLog, candidates: readonly ModelConfig[]
         }
       }
       members.forEach((m, j) => advanceTrack(tracks[j]!, d, candidates[m.index]!));
-      options.onProgress?.(++done, total);
+      // Progress every 100 decisions (and at the end), so a terminal is not flooded.
+      if (++done % 100 === 0 || done === total) options.onProgress?.(done, total);
     }
   }
   return { matrices, scores: { offsets: scoreOffsets, values: scores } };

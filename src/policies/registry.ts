@@ -10,6 +10,7 @@ import { logisticConfigSchema, createLogistic } from './logistic/index.js';
 import { uniformConfigSchema, createUniform } from './uniform/index.js';
 import { epsilonGreedyConfigSchema, createEpsilonGreedy } from './epsilon-greedy/index.js';
 import { linucbConfigSchema, createLinUcb } from './linucb/index.js';
+import { neuralLinearConfigSchema, createNeuralLinear, prepareNeuralLinear } from './neural-linear/index.js';
 
 /** Every policy config, discriminated by `kind`. */
 export const policyConfigSchema = z.discriminatedUnion('kind', [
@@ -19,6 +20,7 @@ export const policyConfigSchema = z.discriminatedUnion('kind', [
   uniformConfigSchema,
   epsilonGreedyConfigSchema,
   linucbConfigSchema,
+  neuralLinearConfigSchema,
 ]);
 
 export type PolicyConfig = z.output<typeof policyConfigSchema>;
@@ -51,9 +53,21 @@ export function createPolicy(config: PolicyConfig, snapshot?: PolicySnapshot): P
       return createEpsilonGreedy(config, snapshot);
     case 'linucb':
       return createLinUcb(config, snapshot);
+    case 'neural-linear':
+      return createNeuralLinear(config, snapshot);
     default: {
       const never: never = config;
       throw new Error(`unknown policy kind ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * Load what a policy kind needs before {@link createPolicy} can build it synchronously (today:
+ * tensorflow.js for `neural-linear`, loaded on first use only). Await it before creating or
+ * loading a model with that config; a no-op for the other kinds.
+ * @throws Error when the kind's runtime cannot be loaded
+ */
+export async function preparePolicy(config: PolicyConfig): Promise<void> {
+  if (config.kind === 'neural-linear') await prepareNeuralLinear();
 }

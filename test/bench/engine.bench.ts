@@ -7,18 +7,20 @@
  * k = 50 candidates with 10 features each in namespace `item` (plus a group), context `user`
  * (3 features) and `session` (3 features), slots = 5, propensity.draws M = 64, default budget
  * (share 0.05, rule `uncertain`, per-user token buckets, floor 0.005), 1,000 users.
- * The posterior is first trained through the engine itself (ranks + batched feedback).
+ * The posterior is first trained through the engine itself (600 ranks + their 3,000 feedback
+ * events, batched), which fills the 256 dense dimensions and a diagonal tail.
  *
  * Reported, medians and p99 per call:
  * - `rank` (validation, fatigue, featurize, posterior sd, the draw, selection, M = 64
  *   propensity draws, the decision record in the store);
  * - the bare policy decision on the same featurized input (`prepare` + one draw + select +
- *   propensities, as in core.bench.ts, on a copy of the same posterior and the same seeds), and
- *   the ratio rank / bare: the engine's overhead;
+ *   propensities, as in core.bench.ts, on a copy of the same posterior with the same decision
+ *   seeds), timed right after each rank so both see the same load, and the ratio rank / bare:
+ *   the engine's overhead (featurize and the posterior sd are also timed alone);
  * - `feedback`: single events (click or ignore, each folds an outcome: an O(d²) update), and
  *   batches of 100 events through `feedbackBatch` (per batch and per event).
  *
- * Usage: npm run bench:engine [-- --ranks 2000]
+ * Usage: npm run bench:engine [-- --ranks 1000 --train 600]
  */
 import { createRng, decisionSeed } from '../../src/core/rng.js';
 import { Engine } from '../../src/engine/engine.js';
@@ -29,7 +31,7 @@ import { createPropensityEstimator } from '../../src/policies/explore/propensity
 import { createSelector, createSlateChoice, type SelectionInput, type SelectionParams } from '../../src/policies/explore/select.js';
 import { createPolicy } from '../../src/policies/registry.js';
 import { MemoryStore } from '../../src/storage/memory/index.js';
-import { table, time, us, type Timing } from './stats.js';
+import { quantile, table, time, us, type Timing } from './stats.js';
 
 const args = process.argv.slice(2);
 const argOf = (name: string, fallback: string): string => {
@@ -41,7 +43,8 @@ const MODEL = 'bench';
 const K = 50;
 const SLOTS = 5;
 const M = 64;
-const RANKS = Number(argOf('--ranks', '2000'));
+const RANKS = Number(argOf('--ranks', '1000'));
+const TRAIN = Number(argOf('--train', '600'));
 const BATCH = 100;
 const modelConfig = {
   policy: { kind: 'linear-gaussian', structure: 'shared', covariance: 'full' },
@@ -113,55 +116,38 @@ const eventsOf = (res: RankResponse): FeedbackEvent[] => res.slate.map((s) => ({
 // ───────────────────────────── training ─────────────────────────────
 
 const tTrain = performance.now();
-for (let i = 0; i < 1500; i++) {
+for (let i = 0; i < TRAIN; i++) {
   now += 1000;
   engine.feedbackBatch(MODEL, eventsOf(engine.rank(MODEL, request())));
 }
 const trainSeconds = (performance.now() - tTrain) / 1000;
 const posterior = engine.model(MODEL).describePosterior();
 
-// ───────────────────────────── rank ─────────────────────────────
-
-const requests = Array.from({ length: RANKS }, request);
-const responses: RankResponse[] = [];
-const rank = time(
-  (i) => {
-    now += 1000;
-    const res = engine.rank(MODEL, requests[i % requests.length]!);
-    responses.push(res);
-  },
-  RANKS,
-  { warmup: 0 },
-);
-
-// ───────────────────────── bare policy decision ─────────────────────────
+// ─────────────────────── rank, and the bare policy decision ───────────────────────
 
 /**
- * The same posterior (a snapshot of the engine's), the same featurizer, the same requests and
- * decision seeds: the policy's part of a rank alone.
+ * Each rank is followed by the bare policy decision of the same request — a posterior copied
+ * from the engine's (ranks do not change it), the same featurizer, the same decision seed —
+ * so both see the same machine load (the machine is shared; interleaving keeps the ratio honest).
+ * The engine's input differs only by its fatigue features and cool-downs.
  */
-function bareDecision(): { bare: Timing; featurize: Timing; sd: Timing } {
+function rankAndBare(): { rank: Timing; bare: Timing; featurize: Timing; sd: Timing; responses: RankResponse[] } {
   const model = engine.model(MODEL);
   const config = model.config;
   const policy = createPolicy(config.policy, model.posteriorSnapshot());
   const featurizer = createFeaturizer(config.features);
+  const requests = Array.from({ length: RANKS }, (_, i) => ({ ...request(), eventId: `r${i}` }));
   const inputs: DecisionFeatures[] = requests.map((r) => featurizer.featurize(r.context, r.candidates));
-  const sds = inputs.map((x) => {
-    const mean = new Float64Array(K);
+  const mean = new Float64Array(K);
+  const selections: SelectionInput[] = requests.map((r, i) => {
     const sd = new Float64Array(K);
-    policy.summarize(x, mean, sd);
-    return sd;
+    policy.summarize(inputs[i]!, mean, sd);
+    return { groups: r.candidates.map((c) => c.group), cooledDown: new Uint8Array(K), recentGroups: new Set<string>(), sd };
   });
-  const selections: SelectionInput[] = requests.map((r, i) => ({
-    groups: r.candidates.map((c) => c.group),
-    cooledDown: new Uint8Array(K),
-    recentGroups: new Set<string>(),
-    sd: sds[i]!,
-  }));
   const params: SelectionParams = {
     slots: SLOTS,
     share: config.budget.share,
-    exploreTokens: 1,
+    exploreTokens: config.budget.perUser?.burst ?? Infinity,
     floor: config.budget.floor,
     maxGroupShare: config.budget.maxGroupShare,
     rule: config.budget.rule,
@@ -171,27 +157,44 @@ function bareDecision(): { bare: Timing; featurize: Timing; sd: Timing } {
   const selector = createSelector(K);
   const estimator = createPropensityEstimator();
   const choice = createSlateChoice(SLOTS);
-  const bare = time((i) => {
-    const j = i % requests.length;
-    const features = inputs[j]!;
-    const r = createRng(decisionSeed(config.seed, model.version, `bare${j}`));
+  const bareOne = (i: number): void => {
+    const features = inputs[i]!;
+    const r = createRng(decisionSeed(config.seed, model.version, requests[i]!.eventId));
     const draw = policy.prepare
       ? policy.prepare(features, temperature)
       : (g: typeof r, out: Float64Array) => policy.sample(features, g, out, temperature);
     draw(r, scores);
-    selector.select(scores, selections[j]!, params, r, choice);
-    estimator.estimate(draw, selections[j]!, params, choice, K, M, r.fork('propensity'));
-  }, Math.min(RANKS, 1000));
+    selector.select(scores, selections[i]!, params, r, choice);
+    estimator.estimate(draw, selections[i]!, params, choice, K, M, r.fork('propensity'));
+  };
+  const responses: RankResponse[] = [];
+  const rankTimes: number[] = [];
+  const bareTimes: number[] = [];
+  for (let i = 0; i < RANKS; i++) {
+    now += 1000;
+    let t = performance.now();
+    responses.push(engine.rank(MODEL, requests[i]!));
+    rankTimes.push((performance.now() - t) * 1000);
+    t = performance.now();
+    bareOne(i);
+    bareTimes.push((performance.now() - t) * 1000);
+  }
   const featurize = time((i) => {
-    const r = requests[i % requests.length]!;
+    const r = requests[i % RANKS]!;
     featurizer.featurize(r.context, r.candidates);
-  }, Math.min(RANKS, 2000));
-  const mean = new Float64Array(K);
+  }, RANKS);
   const sdOut = new Float64Array(K);
-  const sd = time((i) => policy.summarize(inputs[i % inputs.length]!, mean, sdOut), Math.min(RANKS, 2000));
-  return { bare, featurize, sd };
+  const sd = time((i) => policy.summarize(inputs[i % RANKS]!, mean, sdOut), RANKS);
+  return { rank: summary(rankTimes), bare: summary(bareTimes), featurize, sd, responses };
 }
-const { bare, featurize, sd } = bareDecision();
+
+/** Median, p99 and mean of per-call times in microseconds. */
+function summary(times: number[]): Timing {
+  const sorted = Float64Array.from(times).sort();
+  return { median: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), mean: times.reduce((a, b) => a + b, 0) / times.length, n: times.length };
+}
+
+const { rank, bare, featurize, sd, responses } = rankAndBare();
 
 // ───────────────────────────── feedback ─────────────────────────────
 
@@ -224,7 +227,7 @@ console.log(
     `k = ${K}, slots = ${SLOTS}, bits = 12, 2 interactions, M = ${M}`,
 );
 console.log(
-  `node ${process.version}; trained on 1,500 ranks + ${(1500 * SLOTS).toLocaleString('en-US')} feedback events in ${trainSeconds.toFixed(1)} s; ` +
+  `node ${process.version}; trained on ${TRAIN.toLocaleString('en-US')} ranks + ${(TRAIN * SLOTS).toLocaleString('en-US')} feedback events in ${trainSeconds.toFixed(1)} s; ` +
     `posterior: ${String(posterior['denseDims'])} dense + ${String(posterior['diagonalDims'])} diagonal dims\n`,
 );
 table(

@@ -43,6 +43,15 @@ export class KeyIndex {
     return n;
   }
 
+  /**
+   * The direct part of the map: `table[key]` is the value of every key < `table.length` (or
+   * {@link MISSING}); larger keys need {@link get}. Valid until the next {@link set}; lets a hot
+   * loop look keys up with one bounds test and one load.
+   */
+  get directTable(): Int32Array {
+    return this.direct;
+  }
+
   /** The value of `key`, or {@link MISSING}. */
   get(key: number): number {
     if (key < this.directSize) return this.direct[key]!;

@@ -14,7 +14,7 @@
  * Memory: everything is created inside `tf.tidy` or disposed explicitly (variables, optimizer
  * slots), so a retrain leaves `tf.memory().numTensors` where it found it.
  */
-import type { GradSaveFunc, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
+import type { GradSaveFunc, Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
 import { createRng } from '../../core/rng.js';
 import { loadedTf, neuralBackendInfo, type Tf } from './backend.js';
 import type { NeuralLinearConfig } from './config.js';
@@ -126,10 +126,13 @@ export function trainEncoder(job: RetrainJob): RetrainResult {
   const { config, data, init } = job;
   const backend = neuralBackendInfo()?.backend ?? tf.getBackend();
   const mask = init.inputDim - 1;
-  const kernels = init.layers.map((l, i) => tf.variable(tf.tensor2d(l.kernel, [l.inputs, l.units]), true, `k${i}`));
-  const biases = init.layers.map((l, i) => tf.variable(tf.tensor1d(l.bias), true, `b${i}`));
-  const outK = tf.variable(tf.tensor2d(init.output.kernel, [init.output.inputs, 1]), true, 'out_k');
-  const outB = tf.variable(tf.tensor1d(init.output.bias), true, 'out_b');
+  // Inside tidy: a variable shares its initial tensor's data, and the initial tensor itself must
+  // not outlive this call.
+  const variable = (make: () => Tensor, name: string): Variable => tf.tidy(() => tf.variable(make(), true, name));
+  const kernels = init.layers.map((l, i) => variable(() => tf.tensor2d(l.kernel, [l.inputs, l.units]), `k${i}`));
+  const biases = init.layers.map((l, i) => variable(() => tf.tensor1d(l.bias), `b${i}`));
+  const outK = variable(() => tf.tensor2d(init.output.kernel, [init.output.inputs, 1]), 'out_k');
+  const outB = variable(() => tf.tensor1d(init.output.bias), 'out_b');
   const vars: Variable[] = [...kernels, ...biases, outK, outB];
   const optimizer = tf.train.adam(config.learningRate);
   const rng = createRng(job.seed);
@@ -159,7 +162,7 @@ export function trainEncoder(job: RetrainJob): RetrainResult {
             sw += w[r]!;
           }
           if (!(sw > 0)) continue;
-          const cost = tf.tidy(() => {
+          const cost: Scalar | null = tf.tidy((): Scalar => {
             const yT = tf.tensor2d(y.subarray(0, k), [k, 1]);
             const wT = tf.tensor2d(w.subarray(0, k), [k, 1]);
             return optimizer.minimize(
@@ -171,11 +174,11 @@ export function trainEncoder(job: RetrainJob): RetrainResult {
                 const z = tf.matMul(h as Tensor2D, outK).add(outB);
                 const perExample =
                   config.loss === 'bce' ? tf.softplus(z).sub(yT.mul(z)) : tf.squaredDifference(z, yT);
-                return perExample.mul(wT).sum().div(sw) as Tensor & { rank: 0 };
+                return perExample.mul(wT).sum().div(sw) as Scalar;
               },
               true,
               vars,
-            );
+            ) as Scalar;
           });
           if (cost) {
             lossSum += cost.dataSync()[0]! * sw;

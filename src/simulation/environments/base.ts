@@ -13,6 +13,7 @@ import { createFatigue, fatigueParamsSchema } from './fatigue.js';
 import { createPositionBias, positionBiasParamsSchema } from './position-bias.js';
 import { createIrrational, irrationalParamsSchema } from './irrational.js';
 import { createSupervised, supervisedParamsSchema } from './supervised.js';
+import { createNonlinear, nonlinearParamsSchema } from './nonlinear.js';
 
 /** Config of a self-contained environment, discriminated by `kind`. */
 export const baseEnvironmentConfigSchema = z.discriminatedUnion('kind', [
@@ -23,6 +24,7 @@ export const baseEnvironmentConfigSchema = z.discriminatedUnion('kind', [
   positionBiasParamsSchema,
   irrationalParamsSchema,
   supervisedParamsSchema,
+  nonlinearParamsSchema,
 ]);
 
 /** Parsed config of a self-contained environment. */
@@ -52,6 +54,8 @@ export function createBaseEnvironment(config: BaseEnvironmentConfig, rng?: Rng):
       return createIrrational(config, rng);
     case 'supervised':
       return createSupervised(config, rng);
+    case 'nonlinear':
+      return createNonlinear(config, rng);
     default: {
       const never: never = config;
       throw new Error(`unknown environment kind ${JSON.stringify(never)}`);

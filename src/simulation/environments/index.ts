@@ -28,6 +28,8 @@ export { irrationalParamsSchema, createIrrational, IRRATIONAL_SEGMENTS } from '.
 export type { IrrationalParams, IrrationalParamsInput, IrrationalSegment } from './irrational.js';
 export { supervisedParamsSchema, createSupervised } from './supervised.js';
 export type { SupervisedParams, SupervisedParamsInput } from './supervised.js';
+export { nonlinearParamsSchema, createNonlinear } from './nonlinear.js';
+export type { NonlinearParams, NonlinearParamsInput } from './nonlinear.js';
 export { delayedParamsSchema, createDelayed, withDelays } from './delayed.js';
 export type { DelayedParams, DelayedParamsInput } from './delayed.js';
 export { obdReplayParamsSchema, createObdReplay } from './obd-replay.js';

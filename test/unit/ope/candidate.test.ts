@@ -87,7 +87,7 @@ describe('candidate configs', () => {
   test.each([
     [{ budget: { share: 2 } }, 'budget.share'],
     [{ budget: { temperature: -1 } }, 'budget.temperature'],
-    [{ budget: { bogus: 1 } }, 'budget'],
+    [{ budget: { bogus: 1 } }, 'budget.bogus'],
     [{ policy: { kind: 'nope' } }, 'policy.kind'],
     [[1, 2], ''],
   ])('an invalid candidate %j is INVALID_CONFIG naming %s', (patch, field) => {

@@ -2,7 +2,7 @@
  * Reports: nice axis ticks, the SVG helpers, the aggregation of runs into results.json, and the
  * HTML pages (self-contained, one <svg> per chart, the expected series names).
  */
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createRng } from '../../../src/core/rng.js';
 import { runScenario } from '../../../src/simulation/parallel.js';
 import { formatMeanCi, renderReport } from '../../../src/simulation/report/html.js';
@@ -193,11 +193,14 @@ const scenario = parseScenario({
   topItems: 3,
 });
 const fixedNow = () => new Date('2026-01-02T03:04:05.000Z');
-const results: Promise<SimulationResults> = runScenario(scenario, { workers: 1, liubaiVersion: '9.9.9', now: fixedNow });
+let results: SimulationResults;
+beforeAll(async () => {
+  results = await runScenario(scenario, { workers: 1, liubaiVersion: '9.9.9', now: fixedNow });
+});
 
 describe('results.json content', () => {
   test('per policy: summary CIs, paired differences to the first, series of `points` entries', async () => {
-    const r = await results;
+    const r = results;
     expect(r.seeds).toEqual([1, 2]);
     expect(r.policies.map((p) => p.name)).toEqual(['with-budget', 'no-budget']);
     expect(r.liubaiVersion).toBe('9.9.9');
@@ -224,7 +227,7 @@ describe('results.json content', () => {
 
 describe('report.html', () => {
   test('is self-contained, has an <svg> per chart, the series names and the summary table', async () => {
-    const html = renderReport(await results);
+    const html = renderReport(results);
     expectSelfContained(html);
     // 4 learning-curve charts + one group chart and one posterior chart per policy.
     expect(count(html, '<svg')).toBe(4 + 2 + 2);

@@ -104,7 +104,7 @@ describe('linear-gaussian prepare', () => {
     expect(out[1]).toBe(0 + (-1 * z3 + 4 * z5));
   });
 
-  test('a sampler follows the posterior: after an update it draws what sample draws on the new state', () => {
+  test('a sampler follows the posterior: after an update or a decay it draws what sample draws on the new state', () => {
     const { policy, input } = scenario({ structure: 'shared', maxDenseDims: 8 }, 'follow');
     const k = input.itemIds.length;
     const prepared = policy.prepare!(input, 1);
@@ -117,6 +117,11 @@ describe('linear-gaussian prepare', () => {
     policy.sample(input, createRng('f'), expected, 1);
     expect(Array.from(after)).toEqual(Array.from(expected));
     expect(Array.from(after)).not.toEqual(Array.from(before));
+    // Forgetting changes the posterior too.
+    policy.decay(0.5);
+    prepared(createRng('g'), after);
+    policy.sample(input, createRng('g'), expected, 1);
+    expect(Array.from(after)).toEqual(Array.from(expected));
     // T = 0 caches the mean; it must be refreshed too.
     const mean = policy.prepare!(input, 0);
     mean(createRng('m'), after);

@@ -1,0 +1,236 @@
+/**
+ * The `neural-linear` policy: Thompson sampling from a Bayesian linear regression over the last
+ * layer of a learned encoder (Riquelme, Tucker & Snoek 2018, "Deep Bayesian Bandits Showdown",
+ * NeuralLinear; Snoek et al. 2015 for the Bayesian last layer).
+ *
+ *   score_i = θᵀ[φ(x_i) ; 1],   θ ~ N(μ, σ²·Λ⁻¹)   (one θ per decision)
+ *
+ * where x_i is candidate i's hashed arm vector, φ the encoder (fixed between retrains) and
+ * (μ, Λ) the `linear-gaussian` posterior (shared structure, full covariance over d + 1
+ * dimensions) of every outcome folded since this encoder was adopted — by construction the whole
+ * learning log, replayed by the model at the swap.
+ *
+ * Synchronous like every policy: sample/summarize/update/decay/snapshot use the current encoder.
+ * Head updates are buffered and folded in one batched forward pass before the next read (the
+ * embeddings are batch-invariant, so the head is exactly that of one-at-a-time folding); a
+ * decision's candidates are embedded once, in one batched call, and reused by every Monte-Carlo
+ * propensity draw of that decision (cached by the identity of its `DecisionFeatures`).
+ */
+import { deriveSeed } from '../../core/hash.js';
+import { createRng, type Rng } from '../../core/rng.js';
+import type { DecisionFeatures, OutcomeFeatures, SparseVector } from '../../features/types.js';
+import { LinearPosterior } from '../linear-gaussian/posterior.js';
+import type { PolicySnapshot } from '../types.js';
+import { neuralBackendInfo } from './backend.js';
+import type { NeuralLinearConfig } from './config.js';
+import { Encoder } from './encoder.js';
+import { Journal } from './journal.js';
+import type { RetrainablePolicy, RetrainRequest } from './retrainable.js';
+import { trainEncoder, type RetrainJob, type RetrainResult } from './train.js';
+import { checkWeights, cloneWeights, initEncoderWeights, weightsChecksum, type EncoderWeights } from './weights.js';
+
+const KIND = 'neural-linear';
+/** Snapshot format of `neural-linear` (the head's state plus the encoder's fingerprint). */
+export const NEURAL_LINEAR_SNAPSHOT_FORMAT = 1;
+/** Buffered head updates are folded at the latest when this many are waiting. */
+const MAX_PENDING = 512;
+
+/** The seeded initial weights of a config (representation version 0). */
+export function initialWeights(config: NeuralLinearConfig): EncoderWeights {
+  return initEncoderWeights(config, createRng(deriveSeed('neural-linear-init', config.seed)));
+}
+
+interface PendingUpdate {
+  readonly arm: SparseVector;
+  readonly reward: number;
+  readonly weight: number;
+}
+
+/** See the module comment. Not thread-safe; one instance per model and encoder version. */
+export class NeuralLinearPolicy implements RetrainablePolicy {
+  readonly kind = KIND;
+  readonly retrainable = true;
+  readonly representationVersion: number;
+  readonly retrainEvery: number;
+  readonly trainingWindow: number;
+  readonly config: NeuralLinearConfig;
+  private readonly weights: EncoderWeights;
+  private readonly checksum: string;
+  private readonly encoder: Encoder;
+  private readonly head: LinearPosterior;
+  private readonly journal: Journal;
+  /** Head input dimension d + 1 (the embedding and a constant 1). */
+  private readonly headDim: number;
+  private readonly headIndices: Int32Array;
+  private readonly emptyContext: SparseVector;
+  private pending: PendingUpdate[] = [];
+  private skipped = 0;
+  private embedBuf = new Float64Array(0);
+  private cacheInput: DecisionFeatures | null = null;
+  private cacheHead: DecisionFeatures | null = null;
+
+  /**
+   * @throws RangeError when the weights do not fit the config; Error when tfjs is not initialized
+   */
+  constructor(config: NeuralLinearConfig, weights: EncoderWeights, version: number) {
+    checkWeights(config, weights);
+    this.config = config;
+    this.weights = weights;
+    this.checksum = weightsChecksum(weights);
+    this.representationVersion = version;
+    this.retrainEvery = config.retrainEvery;
+    this.trainingWindow = config.maxTrainingOutcomes;
+    this.encoder = new Encoder(weights);
+    const d = this.encoder.dim;
+    this.headDim = d + 1;
+    this.headIndices = new Int32Array(this.headDim);
+    for (let i = 0; i < this.headDim; i++) this.headIndices[i] = i;
+    this.emptyContext = { dim: this.headDim, nnz: 0, indices: new Int32Array(0), values: new Float64Array(0) };
+    const h = config.head;
+    this.head = new LinearPosterior({
+      structure: 'shared',
+      noise: h.noise,
+      priorVariance: h.priorVariance,
+      noiseVariance: h.noiseVariance,
+      nigA: h.nigPrior.a,
+      nigB: h.nigPrior.b,
+      contextBits: 1,
+      covariance: 'full',
+      maxDenseDims: Math.max(8, this.headDim),
+    });
+    this.journal = new Journal(config.maxTrainingOutcomes, weights.inputDim - 1);
+  }
+
+  /** The head vectors [φ(x_i) ; 1] of a decision, embedded in one batched call (cached). */
+  private headFeatures(input: DecisionFeatures): DecisionFeatures {
+    if (this.cacheInput === input && this.cacheHead) return this.cacheHead;
+    const k = input.itemIds.length;
+    if (input.arms.length !== k) throw new RangeError(`neural-linear: ${input.arms.length} arms for ${k} items`);
+    const d = this.encoder.dim;
+    if (this.embedBuf.length < k * d) this.embedBuf = new Float64Array(Math.max(k * d, this.embedBuf.length * 2));
+    this.encoder.embed(input.arms, k, this.embedBuf);
+    const D = this.headDim;
+    const values = new Float64Array(k * D);
+    const arms: SparseVector[] = new Array<SparseVector>(k);
+    for (let i = 0; i < k; i++) {
+      values.set(this.embedBuf.subarray(i * d, i * d + d), i * D);
+      values[i * D + d] = 1;
+      arms[i] = { dim: D, nnz: D, indices: this.headIndices, values: values.subarray(i * D, i * D + D) };
+    }
+    this.cacheInput = input;
+    this.cacheHead = { dim: D, itemIds: input.itemIds, context: this.emptyContext, arms };
+    return this.cacheHead;
+  }
+
+  /** Fold the buffered updates into the head, in order, after one batched forward pass. */
+  flush(): void {
+    const n = this.pending.length;
+    if (n === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    const d = this.encoder.dim;
+    const D = this.headDim;
+    if (this.embedBuf.length < n * d) this.embedBuf = new Float64Array(Math.max(n * d, this.embedBuf.length * 2));
+    this.encoder.embed(
+      batch.map((u) => u.arm),
+      n,
+      this.embedBuf,
+    );
+    const values = new Float64Array(D);
+    const x: SparseVector = { dim: D, nnz: D, indices: this.headIndices, values };
+    const outcome: OutcomeFeatures = { itemId: '', context: this.emptyContext, arm: x };
+    for (let r = 0; r < n; r++) {
+      values.set(this.embedBuf.subarray(r * d, r * d + d));
+      values[d] = 1;
+      const u = batch[r]!;
+      try {
+        this.head.update(outcome, u.reward, u.weight);
+      } catch {
+        // A retraction the head cannot apply (never folded here) changes nothing; the same entry
+        // is skipped again on every replay, so the state stays a function of the log.
+        this.skipped++;
+      }
+    }
+  }
+
+  sample(input: DecisionFeatures, rng: Rng, out: Float64Array, temperature: number): void {
+    this.flush();
+    this.head.sample(this.headFeatures(input), rng, out, temperature);
+  }
+
+  summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void {
+    this.flush();
+    this.head.summarize(this.headFeatures(input), mean, sd);
+  }
+
+  /** Buffer one outcome for the head and record it in the training window. @throws RangeError on non-finite input */
+  update(x: OutcomeFeatures, reward: number, weight: number): void {
+    if (!Number.isFinite(reward) || !Number.isFinite(weight)) {
+      throw new RangeError(`update needs a finite reward and weight, got ${reward}, ${weight}`);
+    }
+    if (weight === 0) return;
+    this.journal.record(x.arm, reward, weight);
+    this.pending.push({ arm: x.arm, reward, weight });
+    if (this.pending.length >= MAX_PENDING) this.flush();
+  }
+
+  decay(gamma: number): void {
+    this.flush();
+    this.head.decay(gamma);
+  }
+
+  /** The head's state and the encoder's version and fingerprint (restore = artifact + log replay). */
+  snapshot(): PolicySnapshot {
+    this.flush();
+    return {
+      kind: KIND,
+      format: NEURAL_LINEAR_SNAPSHOT_FORMAT,
+      state: { representationVersion: this.representationVersion, encoder: this.checksum, head: this.head.toState() },
+    };
+  }
+
+  describe(): Record<string, unknown> {
+    this.flush();
+    return {
+      kind: KIND,
+      representationVersion: this.representationVersion,
+      encoder: {
+        checksum: this.checksum,
+        inputDim: this.weights.inputDim,
+        hidden: this.config.hidden,
+        activation: this.config.activation,
+        backend: neuralBackendInfo()?.backend ?? null,
+      },
+      trainingWindow: this.journal.size,
+      skippedUpdates: this.skipped,
+      head: this.head.describe(),
+    };
+  }
+
+  prepareRetrain(request: RetrainRequest): RetrainJob {
+    const version = this.representationVersion + 1;
+    const init = this.config.warmStart
+      ? cloneWeights(this.weights)
+      : initEncoderWeights(this.config, createRng(deriveSeed('neural-linear-init', this.config.seed, version)));
+    return { config: this.config, version, seed: request.seed, data: this.journal.trainingData(), init, range: request.range };
+  }
+
+  retrainNow(job: RetrainJob): RetrainResult {
+    return trainEncoder(job);
+  }
+
+  withRepresentation(result: RetrainResult): NeuralLinearPolicy {
+    return new NeuralLinearPolicy(this.config, result.weights, result.version);
+  }
+
+  /** The encoder's weights (shared, read-only), e.g. to save an artifact. */
+  encoderWeights(): EncoderWeights {
+    return this.weights;
+  }
+
+  dispose(): void {
+    this.encoder.dispose();
+    this.cacheInput = null;
+    this.cacheHead = null;
+  }
+}
