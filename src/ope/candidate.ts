@@ -22,9 +22,9 @@
  * mixture integrated analytically as in `explore/propensity.ts` — but without adding the logged
  * slate as a draw: that trick keeps *logging* propensities positive, but would bias a target's
  * probability toward the logged item. The estimate here is unbiased (E π̂_e = π_e), so IPS and
- * DR stay unbiased in expectation over the Monte-Carlo too. The stream of a decision is
- * `rng.fork('target').fork(eventId)` for every candidate: common random numbers across the
- * candidates of a sweep.
+ * DR stay unbiased in expectation over the Monte-Carlo too. The streams of a decision are forked
+ * from `rng.fork('target').fork(eventId)` (`scores`, `select`, `floor`) identically for every
+ * candidate: common random numbers across the candidates of a sweep.
  */
 import type { Rng } from '../core/rng.js';
 import { parseModelConfig, posteriorKey, type ModelConfig } from '../engine/config.js';
@@ -361,7 +361,7 @@ export function computeTargets(log: ModelLog, candidates: readonly ModelConfig[]
     const { policy, featurizer } = replay;
     const gcfg = replay.config;
     const useExtra = gcfg.fatigue.enabled && gcfg.fatigue.asFeatures;
-    const tracks = indices.map(() => new Map<string, UserTrack>());
+    const trackers = indices.map((j) => createSelectionTracker(candidates[j]!));
     const members: Member[] = indices.map((index) => ({
       index,
       selector: createPreparedSelector(),
@@ -392,10 +392,8 @@ export function computeTargets(log: ModelLog, candidates: readonly ModelConfig[]
         }
         if (members.length > 0) {
           members.forEach((m, j) => {
-            const c = candidates[m.index]!;
-            const track = tracks[j]!.get(d.userId ?? '') ?? null;
-            m.input = selectionInput(d, c, track, sd);
-            m.params = selectionParams(d, c, track, L);
+            m.input = trackers[j]!.input(d, sd);
+            m.params = trackers[j]!.params(d);
           });
           targetMatrices(
             (r, o, t) => policy.sample(features, r, o, t),
@@ -413,12 +411,37 @@ export function computeTargets(log: ModelLog, candidates: readonly ModelConfig[]
           );
         }
       }
-      members.forEach((m, j) => advanceTrack(tracks[j]!, d, candidates[m.index]!));
+      trackers.forEach((t) => t.advance(d));
       // Progress every 100 decisions (and at the end), so a terminal is not flooded.
       if (++done % 100 === 0 || done === total) options.onProgress?.(done, total);
     }
   }
   return { matrices, scores: { offsets: scoreOffsets, values: scores } };
+}
+
+/**
+ * The selection inputs of a config's rule on logged decisions, with the per-user state the rule
+ * reads but a decision record does not hold, rebuilt by walking the decisions in order (see the
+ * module documentation): `input`/`params` for the next decision, then `advance` past it.
+ */
+export interface SelectionTracker {
+  /** The rule's per-candidate input for decision `d` (`sd`: posterior sd per candidate, for the `uncertain` rule). */
+  input(d: DecisionRecord, sd: Float64Array | null): SelectionInput;
+  /** The rule's parameters for decision `d` (slots = its slate length; tokens from the user's bucket). */
+  params(d: DecisionRecord): SelectionParams;
+  /** Move the per-user state past decision `d` (recent groups; tokens spent by its logged explored slots). */
+  advance(d: DecisionRecord): void;
+}
+
+/** A {@link SelectionTracker} for `config`'s rule, starting with no per-user history. */
+export function createSelectionTracker(config: ModelConfig): SelectionTracker {
+  const tracks = new Map<string, UserTrack>();
+  const trackOf = (d: DecisionRecord) => (d.userId === undefined ? null : (tracks.get(d.userId) ?? null));
+  return {
+    input: (d, sd) => selectionInput(d, config, trackOf(d), sd),
+    params: (d) => selectionParams(d, config, trackOf(d), d.slate.length),
+    advance: (d) => advanceTrack(tracks, d, config),
+  };
 }
 
 function selectionInput(d: DecisionRecord, c: ModelConfig, track: UserTrack | null, sd: Float64Array | null): SelectionInput {

@@ -20,7 +20,7 @@ import { deriveSeed } from '../../core/hash.js';
 import { createRng, type Rng } from '../../core/rng.js';
 import type { DecisionFeatures, OutcomeFeatures, SparseVector } from '../../features/types.js';
 import { LinearPosterior } from '../linear-gaussian/posterior.js';
-import type { PolicySnapshot } from '../types.js';
+import type { PolicySnapshot, PreparedSampler } from '../types.js';
 import { neuralBackendInfo } from './backend.js';
 import type { NeuralLinearConfig } from './config.js';
 import { Encoder } from './encoder.js';
@@ -156,6 +156,12 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
   sample(input: DecisionFeatures, rng: Rng, out: Float64Array, temperature: number): void {
     this.flush();
     this.head.sample(this.headFeatures(input), rng, out, temperature);
+  }
+
+  /** {@link sample} with the embeddings and the head's per-decision work done once. */
+  prepare(input: DecisionFeatures, temperature: number): PreparedSampler {
+    this.flush();
+    return this.head.prepare(this.headFeatures(input), temperature);
   }
 
   summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void {

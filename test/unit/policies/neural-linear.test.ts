@@ -224,6 +224,9 @@ describe('policy', () => {
     policy.sample(input, createRng('draw'), o1!, 1);
     reference.sample(headInput, createRng('draw'), o2!, 1);
     expect(Array.from(o1!)).toEqual(Array.from(o2!));
+    const prepared = new Float64Array(6);
+    policy.prepare(input, 1)(createRng('draw'), prepared);
+    expect(Array.from(prepared)).toEqual(Array.from(o1!));
     enc.dispose();
     policy.dispose();
   });
