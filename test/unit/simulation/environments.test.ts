@@ -571,7 +571,7 @@ describe('supervised', () => {
 describe('every environment', () => {
   test('config registry: every kind parses with defaults and builds', () => {
     expect([...environmentKinds].sort()).toEqual(
-      ['bernoulli', 'delayed', 'drifting', 'fatigue', 'irrational', 'linear', 'position-bias', 'supervised'].sort(),
+      ['bernoulli', 'delayed', 'drifting', 'fatigue', 'irrational', 'linear', 'nonlinear', 'position-bias', 'supervised'].sort(),
     );
     for (const config of Object.values(configs)) {
       const env = build(config, 1);
