@@ -48,12 +48,13 @@ export interface Rng {
 const ALEA_NORM = 2.3283064365386963e-10;
 
 /**
- * Alea (Johannes Baagøe, 2010), the generator behind `seedrandom.alea`, stepped here directly:
- * seedrandom's closure keeps its state in object fields that V8 stores as boxed numbers, so each
- * call allocated; a Float64Array holds the same four numbers unboxed. The recurrence is the same
- * expression in the same order, t = 2091639·s0 + c·2⁻³², (s0, s1, s2) ← (s1, s2, t − ⌊t⌋₃₂),
- * c ← t|0, so the stream is bit-identical to `seedrandom.alea(seed)` (seeding still goes through
- * seedrandom's Mash).
+ * Alea (Johannes Baagøe, 2010), the generator behind `seedrandom.alea`, stepped here directly
+ * instead of through seedrandom's closure (a call through a function object whose state lives in
+ * generic object fields): the four state numbers sit unboxed in a Float64Array and the cached
+ * normal in a number plus a flag (not `number | null`), which roughly halves the cost of a
+ * uniform in V8. The recurrence is the same expression in the same order,
+ * t = 2091639·s0 + c·2⁻³², c ← t|0, (s0, s1, s2) ← (s1, s2, t − c), so the stream is
+ * bit-identical to `seedrandom.alea(seed)` (seeding still goes through seedrandom's Mash).
  */
 class AleaRng implements Rng {
   readonly seed: string;

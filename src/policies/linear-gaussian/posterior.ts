@@ -78,55 +78,60 @@ function checkTemperature(temperature: number): void {
 }
 
 /**
- * out[i] = Σ_{j ∈ row i} val[j]·theta[col[j]] for the k rows of a CSR matrix (row i ends at
- * rowEnd[i]), each row summed left to right from 0 exactly as `sharedScore` sums an arm (then
- * `0 + s`, as `scoreAt` adds it to a zero score). Four rows are summed side by side: each keeps
- * its own order, so the result is bit-identical, but four independent add chains overlap instead
- * of one waiting on each addition.
+ * out[i] = Σ_m x_im·theta[c_im] for the k rows of a sparse matrix stored by
+ * {@link SharedDrawPlan.interleave}: rows in groups of four, the first min(n₀…n₃) entries of the
+ * four rows interleaved (entry t of row r at 4t + r), then each row's remaining entries, then the
+ * k mod 4 last rows one after the other. Each row is summed left to right from 0, exactly as
+ * `sharedScore` sums an arm (then `0 + s`, as `scoreAt` adds it to a zero score), so the result is
+ * bit-identical to the plain loop; the four independent add chains overlap, and the four rows
+ * are read as one stream of `col`/`val` (≈ 20 % faster than four CSR streams in V8).
  */
-function csrTimes(rowEnd: Int32Array, col: Int32Array, val: Float64Array, theta: Float64Array, k: number, out: Float64Array): void {
+function interleavedTimes(rowEnd: Int32Array, col: Int32Array, val: Float64Array, theta: Float64Array, k: number, out: Float64Array): void {
+  let w = 0;
+  let start = 0;
   let i = 0;
-  let j0 = 0;
   for (; i + 3 < k; i += 4) {
     const e0 = rowEnd[i]!;
     const e1 = rowEnd[i + 1]!;
     const e2 = rowEnd[i + 2]!;
     const e3 = rowEnd[i + 3]!;
-    let j1 = e0;
-    let j2 = e1;
-    let j3 = e2;
+    const n0 = e0 - start;
+    const n1 = e1 - e0;
+    const n2 = e2 - e1;
+    const n3 = e3 - e2;
+    const common = Math.min(n0, n1, n2, n3);
     let s0 = 0;
     let s1 = 0;
     let s2 = 0;
     let s3 = 0;
-    const common = Math.min(e0 - j0, e1 - j1, e2 - j2, e3 - j3);
-    for (let t = 0; t < common; t++) {
-      s0 += val[j0]! * theta[col[j0++]!]!;
-      s1 += val[j1]! * theta[col[j1++]!]!;
-      s2 += val[j2]! * theta[col[j2++]!]!;
-      s3 += val[j3]! * theta[col[j3++]!]!;
+    for (let t = 0; t < common; t++, w += 4) {
+      s0 += val[w]! * theta[col[w]!]!;
+      s1 += val[w + 1]! * theta[col[w + 1]!]!;
+      s2 += val[w + 2]! * theta[col[w + 2]!]!;
+      s3 += val[w + 3]! * theta[col[w + 3]!]!;
     }
-    for (; j0 < e0; j0++) s0 += val[j0]! * theta[col[j0]!]!;
-    for (; j1 < e1; j1++) s1 += val[j1]! * theta[col[j1]!]!;
-    for (; j2 < e2; j2++) s2 += val[j2]! * theta[col[j2]!]!;
-    for (; j3 < e3; j3++) s3 += val[j3]! * theta[col[j3]!]!;
+    for (let t = common; t < n0; t++, w++) s0 += val[w]! * theta[col[w]!]!;
+    for (let t = common; t < n1; t++, w++) s1 += val[w]! * theta[col[w]!]!;
+    for (let t = common; t < n2; t++, w++) s2 += val[w]! * theta[col[w]!]!;
+    for (let t = common; t < n3; t++, w++) s3 += val[w]! * theta[col[w]!]!;
     out[i] = 0 + s0;
     out[i + 1] = 0 + s1;
     out[i + 2] = 0 + s2;
     out[i + 3] = 0 + s3;
-    j0 = e3;
+    start = e3;
   }
   for (; i < k; i++) {
     const end = rowEnd[i]!;
     let s = 0;
-    for (; j0 < end; j0++) s += val[j0]! * theta[col[j0]!]!;
+    for (; w < end; w++) s += val[w]! * theta[col[w]!]!;
     out[i] = 0 + s;
   }
 }
 
 /**
  * The resolved per-decision work of a shared-structure draw: candidate i's score is
- * Σ_{j ∈ [rowEnd[i−1], rowEnd[i])} val[j]·θ̃[col[j]] with θ̃ = [θ_dense (ns) ; θ_extra (nx)];
+ * Σ_m arms[i].values[m]·θ̃[col[rowEnd[i−1] + m]] with θ̃ = [θ_dense (ns) ; θ_extra (nx)]
+ * (CSR pattern `rowEnd`/`col`, recorded by the first draw);
  * extra e is a never-seen dimension (xRootLam = 0: θ = s·τ₀·z) or a diagonal-tail one
  * (θ = xMean + (s/xRootLam)·z). Buffers grow and are reused across decisions.
  */
@@ -138,13 +143,14 @@ class SharedDrawPlan {
   rowEnd = new Int32Array(0);
   col = new Int32Array(0);
   /**
-   * The arms' values in CSR order, copied by the second draw (`valReady`): a one-draw decision
-   * skips the copy, and the Monte-Carlo draws then read one contiguous array instead of k small
-   * ones (fewer cache lines: ≈ 5–15 % per draw).
+   * The same matrix laid out for {@link interleavedTimes} (columns `icol`, values `ival`), built
+   * by the second draw: a one-draw decision skips it, and the Monte-Carlo draws then read one
+   * contiguous stream instead of k small value arrays and four CSR streams.
    */
-  val = new Float64Array(0);
-  valReady = false;
-  /** The decision's arms (row i's values are arms[i].values[0, nnz)), until `val` is filled. */
+  icol = new Int32Array(0);
+  ival = new Float64Array(0);
+  interleaved = false;
+  /** The decision's arms (row i's values are arms[i].values[0, nnz)), until interleaved. */
   arms: readonly SparseVector[] = [];
   xMean = new Float64Array(0);
   xRootLam = new Float64Array(0);
@@ -154,19 +160,62 @@ class SharedDrawPlan {
   fixedScale = false;
   theta = new Float64Array(0);
 
-  /** Copy the k arms' values into `val` (CSR order) and drop the reference to the arms. */
-  fillValues(k: number): void {
-    const val = this.val;
+  /** Lay the k rows (CSR `col` + the arms' values) out for {@link interleavedTimes}; drop the arms. */
+  interleave(k: number): void {
+    const rowEnd = this.rowEnd;
+    const col = this.col;
+    const icol = this.icol;
+    const ival = this.ival;
     const arms = this.arms;
-    let j = 0;
-    for (let i = 0; i < k; i++) {
-      const v = arms[i]!.values;
-      const n = this.rowEnd[i]! - j;
-      for (let m = 0; m < n; m++) val[j + m] = v[m]!;
-      j += n;
+    let w = 0;
+    let start = 0;
+    let i = 0;
+    for (; i + 3 < k; i += 4) {
+      const b0 = start;
+      const b1 = rowEnd[i]!;
+      const b2 = rowEnd[i + 1]!;
+      const b3 = rowEnd[i + 2]!;
+      const end = rowEnd[i + 3]!;
+      const common = Math.min(b1 - b0, b2 - b1, b3 - b2, end - b3);
+      const v0 = arms[i]!.values;
+      const v1 = arms[i + 1]!.values;
+      const v2 = arms[i + 2]!.values;
+      const v3 = arms[i + 3]!.values;
+      for (let t = 0; t < common; t++) {
+        icol[w] = col[b0 + t]!;
+        ival[w++] = v0[t]!;
+        icol[w] = col[b1 + t]!;
+        ival[w++] = v1[t]!;
+        icol[w] = col[b2 + t]!;
+        ival[w++] = v2[t]!;
+        icol[w] = col[b3 + t]!;
+        ival[w++] = v3[t]!;
+      }
+      w = this.copyRow(w, b0, common, b1 - b0, v0);
+      w = this.copyRow(w, b1, common, b2 - b1, v1);
+      w = this.copyRow(w, b2, common, b3 - b2, v2);
+      w = this.copyRow(w, b3, common, end - b3, v3);
+      start = end;
+    }
+    for (; i < k; i++) {
+      const end = rowEnd[i]!;
+      w = this.copyRow(w, start, 0, end - start, arms[i]!.values);
+      start = end;
     }
     this.arms = [];
-    this.valReady = true;
+    this.interleaved = true;
+  }
+
+  /** Entries [from, to) of the row starting at `col[b]` (values `v`) to icol/ival at w; returns the next w. */
+  private copyRow(w: number, b: number, from: number, to: number, v: Float64Array): number {
+    const icol = this.icol;
+    const ival = this.ival;
+    const col = this.col;
+    for (let t = from; t < to; t++) {
+      icol[w] = col[b + t]!;
+      ival[w++] = v[t]!;
+    }
+    return w;
   }
 
   reserve(k: number, nnz: number, thetaLength: number): void {
@@ -174,7 +223,8 @@ class SharedDrawPlan {
     if (this.col.length < nnz) {
       const n = Math.max(nnz, 2 * this.col.length);
       this.col = new Int32Array(n);
-      this.val = new Float64Array(n);
+      this.icol = new Int32Array(n);
+      this.ival = new Float64Array(n);
       this.xMean = new Float64Array(n);
       this.xRootLam = new Float64Array(n);
       this.xSd = new Float64Array(n);
@@ -924,7 +974,7 @@ export class LinearPosterior {
       out[i] = 0 + s;
     }
     plan.arms = input.arms;
-    plan.valReady = false;
+    plan.interleaved = false;
     plan.ns = ns;
     plan.nx = nx;
     plan.fixedScale = this.settings.noise === 'known';
@@ -958,8 +1008,8 @@ export class LinearPosterior {
         }
       }
     }
-    if (!plan.valReady) plan.fillValues(k);
-    csrTimes(plan.rowEnd, plan.col, plan.val, theta, k, out);
+    if (!plan.interleaved) plan.interleave(k);
+    interleavedTimes(plan.rowEnd, plan.icol, plan.ival, theta, k, out);
   }
 
   private sharedScore(sh: Block, arm: SparseVector, scale: number, rng: Rng): number {

@@ -12,7 +12,11 @@ export type Activation = z.output<typeof activationSchema>;
  * The Bayesian linear head over the encoder's last layer: the `linear-gaussian` posterior in
  * `shared` structure with full covariance over the d + 1 dimensions [φ(x) ; 1].
  * - `noise`: `known` (σ² = `noiseVariance`) or `nig` (σ² ~ InvGamma(a, b), learned);
- * - `priorVariance` τ²: prior variance of each head weight.
+ * - `priorVariance` τ²: prior variance of each head weight;
+ * - `rawFeatures` (default false): also regress on the hashed arm features themselves,
+ *   [φ(x) ; 1 ; x] ("wide & deep", Cheng et al. 2016), so the head contains the `linear-gaussian`
+ *   shared model as a special case and cannot do much worse where the truth is linear; the raw
+ *   dimensions get a dense covariance for the first `maxDenseDims` seen, diagonal after.
  */
 export const headConfigSchema = z
   .object({
@@ -26,6 +30,8 @@ export const headConfigSchema = z
       })
       .strict()
       .default({ a: 1, b: 1 }),
+    rawFeatures: z.boolean().default(false),
+    maxDenseDims: z.number().int().min(8).max(2048).default(256),
   })
   .strict();
 

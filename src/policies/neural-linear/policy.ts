@@ -59,8 +59,9 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
   private readonly encoder: Encoder;
   private readonly head: LinearPosterior;
   private readonly journal: Journal;
-  /** Head input dimension d + 1 (the embedding and a constant 1). */
+  /** Dense head dimensions d + 1 (the embedding and a constant 1); raw features follow. */
   private readonly headDim: number;
+  private readonly raw: boolean;
   private readonly headIndices: Int32Array;
   private readonly emptyContext: SparseVector;
   private pending: PendingUpdate[] = [];
@@ -83,6 +84,7 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
     this.encoder = new Encoder(weights);
     const d = this.encoder.dim;
     this.headDim = d + 1;
+    this.raw = config.head.rawFeatures;
     this.headIndices = new Int32Array(this.headDim);
     for (let i = 0; i < this.headDim; i++) this.headIndices[i] = i;
     this.emptyContext = { dim: this.headDim, nnz: 0, indices: new Int32Array(0), values: new Float64Array(0) };
@@ -96,12 +98,34 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
       nigB: h.nigPrior.b,
       contextBits: 1,
       covariance: 'full',
-      maxDenseDims: Math.max(8, this.headDim),
+      maxDenseDims: Math.max(8, this.headDim + (this.raw ? config.head.maxDenseDims : 0)),
     });
     this.journal = new Journal(config.maxTrainingOutcomes, weights.inputDim - 1);
   }
 
-  /** The head vectors [φ(x_i) ; 1] of a decision, embedded in one batched call (cached). */
+  /**
+   * Write the head vector of one arm from its embedding `e` (d values): [φ ; 1], then with
+   * `rawFeatures` the arm's own indices shifted by d + 1 (sorted, so the vector stays sorted).
+   */
+  private headVector(e: Float64Array, at: number, arm: SparseVector): SparseVector {
+    const d = this.encoder.dim;
+    const D = this.headDim;
+    const nnz = D + (this.raw ? arm.nnz : 0);
+    const indices = this.raw ? new Int32Array(nnz) : this.headIndices;
+    const values = new Float64Array(nnz);
+    values.set(e.subarray(at, at + d));
+    values[d] = 1;
+    if (this.raw) {
+      indices.set(this.headIndices);
+      for (let j = 0; j < arm.nnz; j++) {
+        indices[D + j] = D + arm.indices[j]!;
+        values[D + j] = arm.values[j]!;
+      }
+    }
+    return { dim: D + (this.raw ? arm.dim : 0), nnz, indices, values };
+  }
+
+  /** The head vectors of a decision, its arms embedded in one batched call (cached). */
   private headFeatures(input: DecisionFeatures): DecisionFeatures {
     if (this.cacheInput === input && this.cacheHead) return this.cacheHead;
     const k = input.itemIds.length;
@@ -109,16 +133,10 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
     const d = this.encoder.dim;
     if (this.embedBuf.length < k * d) this.embedBuf = new Float64Array(Math.max(k * d, this.embedBuf.length * 2));
     this.encoder.embed(input.arms, k, this.embedBuf);
-    const D = this.headDim;
-    const values = new Float64Array(k * D);
     const arms: SparseVector[] = new Array<SparseVector>(k);
-    for (let i = 0; i < k; i++) {
-      values.set(this.embedBuf.subarray(i * d, i * d + d), i * D);
-      values[i * D + d] = 1;
-      arms[i] = { dim: D, nnz: D, indices: this.headIndices, values: values.subarray(i * D, i * D + D) };
-    }
+    for (let i = 0; i < k; i++) arms[i] = this.headVector(this.embedBuf, i * d, input.arms[i]!);
     this.cacheInput = input;
-    this.cacheHead = { dim: D, itemIds: input.itemIds, context: this.emptyContext, arms };
+    this.cacheHead = { dim: arms[0]?.dim ?? this.headDim, itemIds: input.itemIds, context: this.emptyContext, arms };
     return this.cacheHead;
   }
 
@@ -129,20 +147,15 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
     const batch = this.pending;
     this.pending = [];
     const d = this.encoder.dim;
-    const D = this.headDim;
     if (this.embedBuf.length < n * d) this.embedBuf = new Float64Array(Math.max(n * d, this.embedBuf.length * 2));
     this.encoder.embed(
       batch.map((u) => u.arm),
       n,
       this.embedBuf,
     );
-    const values = new Float64Array(D);
-    const x: SparseVector = { dim: D, nnz: D, indices: this.headIndices, values };
-    const outcome: OutcomeFeatures = { itemId: '', context: this.emptyContext, arm: x };
     for (let r = 0; r < n; r++) {
-      values.set(this.embedBuf.subarray(r * d, r * d + d));
-      values[d] = 1;
       const u = batch[r]!;
+      const outcome: OutcomeFeatures = { itemId: '', context: this.emptyContext, arm: this.headVector(this.embedBuf, r * d, u.arm) };
       try {
         this.head.update(outcome, u.reward, u.weight);
       } catch {

@@ -60,7 +60,7 @@ describe('config', () => {
   test('every field has a default', () => {
     const c = neuralLinearConfigSchema.parse({ kind: 'neural-linear' });
     expect(c).toMatchObject({ hidden: [64, 32], activation: 'relu', inputBits: 12, loss: 'mse', epochs: 3, batchSize: 256 });
-    expect(c.head).toEqual({ noise: 'known', priorVariance: 1, noiseVariance: 0.25, nigPrior: { a: 1, b: 1 } });
+    expect(c.head).toEqual({ noise: 'known', priorVariance: 1, noiseVariance: 0.25, nigPrior: { a: 1, b: 1 }, rawFeatures: false, maxDenseDims: 256 });
     expect(policyConfigSchema.parse({ kind: 'neural-linear' }).kind).toBe('neural-linear');
   });
   test.each([
@@ -253,6 +253,20 @@ describe('policy', () => {
     after.state.head.shared.y.forEach((v, i) => expect(v).toBeCloseTo(before.state.head.shared.y[i]!, 9));
     a.dispose();
     b.dispose();
+  });
+
+  test('rawFeatures: the head also regresses on the arm features, shifted past [φ ; 1]', () => {
+    const policy = createNeuralLinear(config({ head: { rawFeatures: true } }));
+    const rng = createRng('raw');
+    for (let t = 0; t < 50; t++) policy.update(outcome(randomArm(rng, 3)), t % 2, 1);
+    // 9 embedding dims, then bias, 3 item indicators and 3 numeric features: 16 dense dims.
+    expect(policy.describe()['head']).toMatchObject({ sharedDims: 16, denseDims: 16 });
+    const mean = new Float64Array(2);
+    const sd = new Float64Array(2);
+    policy.summarize(decision([randomArm(rng, 3), vec([[4000, 1]])]), mean, sd);
+    // A never-seen raw feature adds its prior variance τ² = 1 (times its value²) to the score's.
+    expect(sd[1]! ** 2).toBeGreaterThan(1);
+    policy.dispose();
   });
 
   test('registry builds it; it is not restored from a snapshot', () => {
