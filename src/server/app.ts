@@ -8,6 +8,7 @@
  * shape, batch and candidate counts) before calling the engine, so bad input never reaches a
  * write.
  */
+import { neuralBackendInfo } from '../policies/neural-linear/backend.js';
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
@@ -247,11 +248,11 @@ export function createApp(deps: AppDeps): Express {
       send(res, 200, modelListSchema, { models });
     },
 
-    putModel(req, res) {
+    async putModel(req, res) {
       const modelId = pathParam(req, 'modelId', modelIdSchema);
       // The engine validates too; this pass names unknown fields one by one in the answer.
       parseWith(modelConfigSchema, req.body, 'model config', 'INVALID_CONFIG');
-      const { model, created } = engine.putModel(modelId, req.body);
+      const { model, created } = await engine.putModelPrepared(modelId, req.body);
       if (created) res.setHeader('Location', `/v1/models/${encodeURIComponent(modelId)}`);
       return ack(res, created ? 201 : 200, putModelResponseSchema, { modelId, version: model.version, created });
     },
@@ -285,7 +286,7 @@ export function createApp(deps: AppDeps): Express {
     },
 
     healthz(_req, res) {
-      send(res, 200, healthSchema, { status: 'ok' });
+      send(res, 200, healthSchema, { status: 'ok', neuralBackend: neuralBackendInfo()?.backend ?? null });
     },
 
     readyz(_req, res) {

@@ -197,7 +197,11 @@ export const userBudgetSchema = z.object({
 });
 
 /** `GET /healthz` and `GET /readyz` when ready. */
-export const healthSchema = z.object({ status: z.literal('ok') });
+export const healthSchema = z.object({
+  status: z.literal('ok'),
+  /** The tensorflow.js backend of neural-linear models (`tensorflow`, `wasm`, `cpu`), null when none is loaded. */
+  neuralBackend: z.string().nullable().optional(),
+});
 
 /** Every error answer. `requestId` matches the `x-request-id` header and the server log. */
 export const errorResponseSchema = z.object({

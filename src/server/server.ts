@@ -4,6 +4,7 @@
  * with the real clock, takes periodic snapshots, and shuts down gracefully: stop accepting,
  * finish in-flight requests, a final snapshot, close the database.
  */
+import type { NeuralRuntime } from '../policies/neural-linear/runtime.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine } from '../engine/engine.js';
@@ -19,6 +20,8 @@ import { openWalSync, type WalSync } from './durability.js';
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
+  /** Folder of neural-linear encoder artifacts (default `models`). */
+  readonly modelsDir?: string;
   readonly host: string;
   /** 0 = any free port (see the returned `url`). */
   readonly port: number;
@@ -84,10 +87,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logger = options.logger ?? jsonLogger();
   const store = options.openStore ? options.openStore(options.dbPath) : openSqliteStore(options.dbPath, { synchronous: 'NORMAL' });
   let engine: Engine;
+  let neural: NeuralRuntime | null = null;
   const created: string[] = [];
   let walSync: WalSync | null = null;
   let checkpointer: Checkpointer | null = null;
   const releaseStore = async () => {
+    await neural?.close();
     await checkpointer?.close();
     await walSync?.close();
     store.close();
@@ -98,7 +103,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!options.openStore && checkpointMs > 0) {
       checkpointer = await startCheckpointer(options.dbPath, checkpointMs, (message) => logger.error('checkpoint failed', { message }));
     }
-    engine = new Engine({ store, snapshotEvery: options.snapshotEvery ?? 1000 });
+    // Load what stored models' policies need (tensorflow.js only when a neural-linear model
+    // exists), and give neural-linear models a runtime that retrains off the request path.
+    await Engine.prepare(store);
+    const wantsNeural = [...store.listModels().map((r) => r.config), ...Object.values(options.models ?? {})].some(
+      (c) => (c as { policy?: { kind?: unknown } } | null)?.policy?.kind === 'neural-linear',
+    );
+    if (wantsNeural) {
+      const { createNeuralRuntime } = await import('../policies/neural-linear/runtime.js');
+      neural = await createNeuralRuntime({ modelsDir: options.modelsDir ?? 'models', log: (line) => logger.info(line) });
+      await neural.preload(store.listModels().map((r) => r.modelId));
+    }
+    engine = new Engine({ store, snapshotEvery: options.snapshotEvery ?? 1000, ...(neural ? { retrain: neural } : {}) });
     for (const [modelId, config] of Object.entries(options.models ?? {})) {
       if (engine.has(modelId)) {
         const wanted = JSON.stringify(parseModelConfig(config));

@@ -10,6 +10,8 @@
  * Workers are started from `parallel-worker.mjs`, which registers tsx and imports the
  * TypeScript worker module — the same trick as `bin/liubai.mjs` — so no build step is needed.
  */
+import { parseModelConfig } from '../engine/config.js';
+import { preparePolicy } from '../policies/registry.js';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { ModelConfigInput } from '../engine/config.js';
@@ -64,6 +66,14 @@ export interface ParallelOptions {
  * @param onProgress called with the number of decisions made so far in this run
  * @throws whatever the environment or engine throws (e.g. ZodError, LiubaiError)
  */
+/**
+ * Load what the job's policy needs before the synchronous run (tensorflow.js and its backend for
+ * neural-linear; nothing otherwise).
+ */
+export async function prepareJob(job: SimulationJob): Promise<void> {
+  await preparePolicy(parseModelConfig(job.config).policy);
+}
+
 export function runJob(job: SimulationJob, onProgress?: (decisions: number) => void, progressEvery = 200): JobResult {
   const result = runSimulation((seed) => environmentForSeed(job.environment, seed), job.config, {
     horizon: job.horizon,
@@ -112,6 +122,7 @@ export async function runJobs(jobs: readonly SimulationJob[], options: ParallelO
     for (let id = 0; id < jobs.length; id++) {
       const job = jobs[id]!;
       try {
+        await prepareJob(job);
         results[id] = runJob(job, (d) => report(id, d), progressEvery);
       } catch (error) {
         throw jobError(id, job, error instanceof Error ? error.message : String(error));

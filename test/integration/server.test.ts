@@ -99,7 +99,7 @@ describe('the API without keys', () => {
   afterAll(async () => shut(server));
 
   test('healthz and readyz answer 200 ok', async () => {
-    expect((await call(base, 'GET', '/healthz')).json).toEqual({ status: 'ok' });
+    expect((await call(base, 'GET', '/healthz')).json).toEqual({ status: 'ok', neuralBackend: null });
     const r = await call(base, 'GET', '/readyz');
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ status: 'ok' });
@@ -649,6 +649,34 @@ describe('startServer (SQLite, sweeper, snapshots, graceful close)', () => {
       );
     } finally {
       await a.close();
+    }
+  });
+});
+
+describe('neural-linear through the API', () => {
+  test('PUT of a neural-linear model loads tensorflow.js and /healthz names its backend', async () => {
+    const { Engine } = await import('../../src/engine/engine.js');
+    const { MemoryStore } = await import('../../src/storage/memory/index.js');
+    const { createApp } = await import('../../src/server/app.js');
+    const engine = new Engine({ store: new MemoryStore(), snapshotEvery: 0 });
+    const app = createApp({ engine });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const address = server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    try {
+      const put = await call(url, 'PUT', '/v1/models/deep', { body: { policy: { kind: 'neural-linear', hidden: [8] } } });
+      expect(put.status).toBe(201);
+      const health = await call(url, 'GET', '/healthz');
+      expect(['tensorflow', 'wasm', 'cpu']).toContain((health.json as { neuralBackend: string }).neuralBackend);
+      const rank = await call(url, 'POST', '/v1/models/deep/rank', {
+        body: { context: { user: { a: 1 } }, candidates: [{ id: 'x' }, { id: 'y' }, { id: 'z' }], slots: 2 },
+      });
+      expect(rank.status).toBe(200);
+      expect((rank.json as { slate: unknown[] }).slate).toHaveLength(2);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      engine.model('deep').close();
     }
   });
 });
