@@ -213,6 +213,7 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
     return {
       kind: KIND,
       representationVersion: this.representationVersion,
+      tfBackend: neuralBackendInfo()?.backend ?? null,
       encoder: {
         checksum: this.checksum,
         inputDim: this.weights.inputDim,
