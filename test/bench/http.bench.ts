@@ -395,13 +395,15 @@ function breakdown(): Array<{ stage: string; median: number }> {
       add('posterior sd (uncertain rule)', -t + (t = performance.now()));
       const seed = decisionSeed(config.seed, 1, req.eventId!);
       const r = createRng(seed);
-      policy.sample(features, r, scores, 1);
+      // The engine's path: a prepared sampler (per-decision work resolved once) when the policy has one.
+      const draw = policy.prepare ? policy.prepare(features, 1) : (rr: typeof r, out: Float64Array) => policy.sample(features, rr, out, 1);
+      draw(r, scores);
       add('sample (1 TS draw)', -t + (t = performance.now()));
       const input: SelectionInput = { groups: req.candidates.map((c) => c.group), cooledDown: new Uint8Array(K), recentGroups: new Set(), sd };
       const params: SelectionParams = { slots: 5, share: 0.05, exploreTokens: 2, floor: config.budget.floor, maxGroupShare: 1, rule: 'uncertain' };
       const choice = selectSlate(scores, input, params, r);
       add('select slate', -t + (t = performance.now()));
-      const props = estimatePropensities((rr, out) => policy.sample(features, rr, out, 1), input, params, choice, K, 64, r.fork('propensity'), {
+      const props = estimatePropensities(draw, input, params, choice, K, 64, r.fork('propensity'), {
         exchangeable: policy.exchangeable === true,
       });
       add('propensities (64 draws)', -t + (t = performance.now()));
