@@ -1,7 +1,7 @@
 /**
- * Seeded randomness. Every random draw in liubai goes through an {@link Rng}; nothing calls
- * `Math.random`. Streams are derived by label (`fork`), never by `seed + 1`, so adding a draw in
- * one place never shifts the draws of another.
+ * Seeded randomness. Every random draw in liubai goes through an {@link Rng}; nothing calls the
+ * global random function. Streams are derived by label (`fork`), never by `seed + 1`, so adding a
+ * draw in one place never shifts the draws of another.
  */
 import seedrandom from 'seedrandom';
 import { deriveSeed } from './hash.js';
