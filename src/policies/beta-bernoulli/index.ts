@@ -213,22 +213,25 @@ export function checkSnapshot(snapshot: PolicySnapshot, kind: string, format: nu
   if (snapshot.format !== format) throw new Error(`snapshot format ${snapshot.format} of '${kind}' is not supported (expected ${format})`);
 }
 
-class BetaBernoulliPolicy implements Policy {
-  readonly kind = 'beta-bernoulli';
-  private readonly table: BetaPosteriorTable;
+/**
+ * What every policy over a per-item {@link BetaPosteriorTable} shares: posterior summaries,
+ * folding (negative weights retract), forgetting and snapshots. Subclasses choose how to sample.
+ */
+export abstract class BetaTablePolicy implements Policy {
+  abstract readonly kind: string;
+  protected readonly table: BetaPosteriorTable;
 
-  constructor(private readonly config: BetaBernoulliConfig) {
-    this.table = new BetaPosteriorTable(config.priorAlpha, config.priorBeta);
+  constructor(priorAlpha: number, priorBeta: number) {
+    this.table = new BetaPosteriorTable(priorAlpha, priorBeta);
   }
 
+  abstract sample(input: DecisionFeatures, rng: Rng, out: Float64Array, temperature: number): void;
+  abstract describe(): Record<string, unknown>;
+
+  /** Load learned state. @throws Error when the snapshot's kind or format does not match */
   restore(snapshot: PolicySnapshot): void {
     checkSnapshot(snapshot, this.kind, BETA_SNAPSHOT_FORMAT);
     this.table.loadState(snapshot.state);
-  }
-
-  sample(input: DecisionFeatures, rng: Rng, out: Float64Array, temperature: number): void {
-    const ids = input.itemIds;
-    for (let i = 0; i < ids.length; i++) out[i] = this.table.draw(ids[i]!, rng, temperature);
   }
 
   summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void {
@@ -249,6 +252,19 @@ class BetaBernoulliPolicy implements Policy {
 
   snapshot(): PolicySnapshot {
     return { kind: this.kind, format: BETA_SNAPSHOT_FORMAT, state: this.table.toState() };
+  }
+}
+
+class BetaBernoulliPolicy extends BetaTablePolicy {
+  readonly kind = 'beta-bernoulli';
+
+  constructor(private readonly config: BetaBernoulliConfig) {
+    super(config.priorAlpha, config.priorBeta);
+  }
+
+  sample(input: DecisionFeatures, rng: Rng, out: Float64Array, temperature: number): void {
+    const ids = input.itemIds;
+    for (let i = 0; i < ids.length; i++) out[i] = this.table.draw(ids[i]!, rng, temperature);
   }
 
   describe(): Record<string, unknown> {

@@ -8,9 +8,9 @@
  */
 import { z } from 'zod';
 import type { Rng } from '../../core/rng.js';
-import type { DecisionFeatures, OutcomeFeatures } from '../../features/types.js';
+import type { DecisionFeatures } from '../../features/types.js';
 import type { Policy, PolicySnapshot } from '../types.js';
-import { BETA_SNAPSHOT_FORMAT, BetaPosteriorTable, checkSnapshot } from '../beta-bernoulli/index.js';
+import { BetaTablePolicy } from '../beta-bernoulli/index.js';
 
 /** Config of an `epsilon-greedy` policy: exploration rate and the Beta prior of its item means. */
 export const epsilonGreedyConfigSchema = z
@@ -25,17 +25,11 @@ export const epsilonGreedyConfigSchema = z
 /** Parsed `epsilon-greedy` config. */
 export type EpsilonGreedyConfig = z.output<typeof epsilonGreedyConfigSchema>;
 
-class EpsilonGreedyPolicy implements Policy {
+class EpsilonGreedyPolicy extends BetaTablePolicy {
   readonly kind = 'epsilon-greedy';
-  private readonly table: BetaPosteriorTable;
 
   constructor(private readonly config: EpsilonGreedyConfig) {
-    this.table = new BetaPosteriorTable(config.priorAlpha, config.priorBeta);
-  }
-
-  restore(snapshot: PolicySnapshot): void {
-    checkSnapshot(snapshot, this.kind, BETA_SNAPSHOT_FORMAT);
-    this.table.loadState(snapshot.state);
+    super(config.priorAlpha, config.priorBeta);
   }
 
   sample(input: DecisionFeatures, rng: Rng, out: Float64Array): void {
@@ -44,26 +38,6 @@ class EpsilonGreedyPolicy implements Policy {
     const eps = this.config.epsilon;
     const random = eps >= 1 || (eps > 0 && rng.uniform() < eps);
     for (let i = 0; i < ids.length; i++) out[i] = random ? rng.uniform() : this.table.mean(ids[i]!);
-  }
-
-  summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void {
-    const ids = input.itemIds;
-    for (let i = 0; i < ids.length; i++) {
-      mean[i] = this.table.mean(ids[i]!);
-      sd[i] = this.table.sd(ids[i]!);
-    }
-  }
-
-  update(x: OutcomeFeatures, reward: number, weight: number): void {
-    this.table.fold(x.itemId, reward, weight);
-  }
-
-  decay(gamma: number): void {
-    this.table.decay(gamma);
-  }
-
-  snapshot(): PolicySnapshot {
-    return { kind: this.kind, format: BETA_SNAPSHOT_FORMAT, state: this.table.toState() };
   }
 
   describe(): Record<string, unknown> {
