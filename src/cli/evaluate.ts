@@ -22,7 +22,7 @@ import { OpeInputError } from '../ope/errors.js';
 import { ESTIMATOR_NAMES, type EstimatorName } from '../ope/evaluate.js';
 import { SLATE_ESTIMATORS, type ModelLog, type SlateEstimatorName } from '../ope/logged.js';
 import { evaluateObdCampaign, obdOpeScenarioSchema, parseBtsPrior, type ObdCampaignResult, type ObdOpeScenario } from '../ope/obd.js';
-import { readModelLogFromDb } from '../ope/sweep.js';
+import { readModelLogFromDb } from './ope-db.js';
 import { loadObd } from '../simulation/environments/loaders.js';
 
 export const EVALUATE_USAGE = `usage: liubai evaluate --db <file> --model <id> [--candidate <config.json>] [options]

@@ -106,8 +106,9 @@ async function runOpeSweep(request: OpeRequest): Promise<number> {
   }
   let output: unknown;
   try {
+    const { readModelLogFromDb } = await import('./ope-db.js');
     output = await fn({
-      dbPath: request.db,
+      log: readModelLogFromDb(request.db, request.modelId),
       modelId: request.modelId,
       ...(request.baseConfig !== undefined ? { baseConfig: request.baseConfig } : {}),
       grid: request.axes.map((a) => ({ path: a.key, values: a.values })),

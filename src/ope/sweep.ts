@@ -2,18 +2,11 @@
  * Off-policy sweeps: estimate, on one model's logged decisions, the value of every point of a grid
  * of config settings (`budget.share` × `budget.temperature` …), with confidence intervals — the
  * offline half of "researchers tuning exploration". `liubai sweep --ope <db>` calls
- * {@link sweepOpe}; `liubai evaluate` uses {@link readModelLogFromDb} and `evaluateCandidates`.
- *
- * I/O: this is the one file of `src/ope` that opens a database, because the sweep command hands
- * over a path. It lists the model's decisions with one read-only query (the `Store` interface has
- * no listing call yet) and reads everything else through the store; the estimation itself
- * (`logged.ts`, `candidate.ts`) is pure and also runs on any `Store` passed as `store`.
+ * {@link sweepOpe} with a model log read by the CLI (src/cli/ope-db.ts does the file I/O); the
+ * estimation here is pure and also runs on any `Store` passed as `store`.
  */
-import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import type { Rng } from '../core/rng.js';
 import type { ModelConfig } from '../engine/config.js';
-import { openSqliteStore } from '../storage/sqlite/index.js';
 import { candidateConfig, evaluateCandidates } from './candidate.js';
 import { OpeInputError } from './errors.js';
 import {
@@ -26,51 +19,6 @@ import {
   type SlateScope,
 } from './logged.js';
 
-/**
- * Every decision eventId of a model in a liubai SQLite database, in logging order, by a read-only
- * connection (the database is not modified).
- * @throws OpeInputError `dbPath` when the file is missing or is not a liubai database
- */
-export function listDecisionEventIds(dbPath: string, modelId: string): string[] {
-  if (!existsSync(dbPath)) throw new OpeInputError('dbPath', `no database file at ${dbPath}`);
-  let db: Database.Database;
-  try {
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  } catch (error) {
-    throw new OpeInputError('dbPath', `cannot open ${dbPath}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  try {
-    const table = db.prepare<[], number>("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'").pluck().get();
-    if (table === undefined) throw new OpeInputError('dbPath', `${dbPath} is not a liubai database (no decisions table)`);
-    return db.prepare<[string], string>('SELECT event_id FROM decisions WHERE model_id = ? ORDER BY id').pluck().all(modelId);
-  } catch (error) {
-    if (error instanceof OpeInputError) throw error;
-    throw new OpeInputError('dbPath', `cannot read ${dbPath}: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    db.close();
-  }
-}
-
-/**
- * A model's log from a liubai SQLite database (every decision listed, then read through the
- * store; see `readModelLog` for the reward rules). The store is closed before returning.
- * @throws OpeInputError `dbPath` (missing file, not a liubai database), `modelId`, `decisions`
- */
-export function readModelLogFromDb(dbPath: string, modelId: string): ModelLog {
-  const eventIds = listDecisionEventIds(dbPath, modelId);
-  const store = openSqliteStore(dbPath);
-  try {
-    return readModelLog(store, modelId, { eventIds });
-  } catch (error) {
-    if (error instanceof OpeInputError && error.field === 'modelId') {
-      throw new OpeInputError('modelId', `no model ${JSON.stringify(modelId)} in ${dbPath}`);
-    }
-    throw error;
-  } finally {
-    store.close();
-  }
-}
-
 /** One axis of a sweep grid: a dotted path into the model config and the values it takes. */
 export interface SweepAxis {
   /** e.g. `budget.share`, `budget.temperature`, `policy.kind`. */
@@ -80,8 +28,8 @@ export interface SweepAxis {
 
 /** Options of {@link sweepOpe}. */
 export interface SweepOpeOptions {
-  /** A liubai SQLite database (`liubai serve --db`); or give `store`. */
-  readonly dbPath?: string;
+  /** The model's log, already read (e.g. by `readModelLogFromDb` in src/cli/ope-db.ts); or give `store`. */
+  readonly log?: ModelLog;
   /** Any store holding the model (tests, in-process use); `eventIds` lists its decisions when the learning log cannot (clicks-only models). */
   readonly store?: ModelLogSource;
   readonly eventIds?: Iterable<string>;
@@ -187,7 +135,7 @@ export function patchOf(setting: Readonly<Record<string, unknown>>): Record<stri
  *            grid: [{ path: 'budget.share', values: [0, 0.05, 0.2] }] })
  * // [{ setting: { 'budget.share': 0 }, scope: 'slate', estimator: 'ips', value, lower, upper, ess, … }, …]
  * @returns rows in grid order, then estimator order (then scope order)
- * @throws OpeInputError naming the field (`dbPath`, `modelId`, `decisions`, `grid.<i>.path`,
+ * @throws OpeInputError naming the field (`store`, `modelId`, `decisions`, `grid.<i>.path`,
  *   `estimators`, `clip`, `draws`…); LiubaiError INVALID_CONFIG when a grid point gives an invalid
  *   config (its message names the config field and the point)
  */
@@ -199,12 +147,12 @@ export function sweepOpe(options: SweepOpeOptions): SweepOpeRow[] {
 export function sweepOpeReport(options: SweepOpeOptions): SweepOpeReport {
   const settings = expandGrid(options.grid);
   let log: ModelLog;
-  if (options.store) {
+  if (options.log) {
+    log = options.log;
+  } else if (options.store) {
     log = readModelLog(options.store, options.modelId, options.eventIds !== undefined ? { eventIds: options.eventIds } : {});
-  } else if (typeof options.dbPath === 'string' && options.dbPath.length > 0) {
-    log = readModelLogFromDb(options.dbPath, options.modelId);
   } else {
-    throw new OpeInputError('dbPath', 'give the database path (or a store)');
+    throw new OpeInputError('store', 'give the model log (or a store)');
   }
   const base = options.baseConfig === undefined ? log.config : mergeOver(log.config, options.baseConfig);
   const candidates: ModelConfig[] = settings.map((setting) => {

@@ -6,7 +6,8 @@ import { createRng } from '../../../src/core/rng.js';
 import { Engine } from '../../../src/engine/engine.js';
 import { LiubaiError } from '../../../src/engine/errors.js';
 import { OpeInputError } from '../../../src/ope/errors.js';
-import { expandGrid, listDecisionEventIds, patchOf, readModelLogFromDb, sweepOpe, sweepOpeReport } from '../../../src/ope/sweep.js';
+import { expandGrid, patchOf, sweepOpe, sweepOpeReport } from '../../../src/ope/sweep.js';
+import { listDecisionEventIds, readModelLogFromDb } from '../../../src/cli/ope-db.js';
 import { createBernoulli } from '../../../src/simulation/environments/bernoulli.js';
 import { openSqliteStore } from '../../../src/storage/sqlite/index.js';
 
@@ -110,7 +111,7 @@ describe('reading a SQLite log', () => {
 
 describe('sweepOpe', () => {
   const grid = [{ path: 'budget.share', values: [0, 0.2, 0.8] }];
-  const options = { dbPath: db, modelId: 'm', grid, rng: createRng(9), draws: 60, interval: { resamples: 200 } } as const;
+  const options = { log: readModelLogFromDb(db, 'm'), modelId: 'm', grid, rng: createRng(9), draws: 60, interval: { resamples: 200 } } as const;
 
   test('one row per grid point and estimator, with intervals and ESS', () => {
     const rows = sweepOpe(options);
@@ -162,7 +163,7 @@ describe('sweepOpe', () => {
     }
   });
 
-  test('needs a database path or a store', () => {
+  test('needs a model log or a store', () => {
     expect(() => sweepOpe({ modelId: 'm', grid, rng: createRng(1) })).toThrow(OpeInputError);
   });
 });
