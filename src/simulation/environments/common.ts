@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { createRng, type Rng } from '../../core/rng.js';
+import type { Candidate, NamespacedFeatures } from '../../features/types.js';
 import type { Arrival, Environment, Reaction, ShownItem } from './types.js';
 
 /** A probability in [0, 1]. */
@@ -161,4 +162,60 @@ export function positionBasedEnvironment(spec: PositionBasedSpec): Environment {
  */
 export function setupRng(rng: Rng | undefined, kind: string): Rng {
   return rng ?? createRng(`environment:${kind}`);
+}
+
+/** What {@link userItemTableEnvironment} needs: users' numeric features and a P(click) table. */
+export interface UserItemTableSpec {
+  readonly name: string;
+  /** Users' feature vectors (context namespace `user`, keys `u0`, `u1`, …). */
+  readonly users: readonly (readonly number[])[];
+  /** Items' feature vectors (candidate namespace `item`, keys `v0`, …), or null for items without features. */
+  readonly items: readonly (readonly number[])[] | null;
+  /** Number of items (ids `item-<i>`). */
+  readonly itemCount: number;
+  readonly groupCount: number;
+  /** prob[j·k + i] = attraction of item i for user j. */
+  readonly prob: Float64Array;
+}
+
+/**
+ * A recurring population of fixed users with a fixed users × items attraction table, shown under
+ * the position-based click model: arrivals draw a user uniformly.
+ */
+export function userItemTableEnvironment(spec: UserItemTableSpec): Environment {
+  const k = spec.itemCount;
+  const n = spec.users.length;
+  const itemIndex = new Map<string, number>();
+  const groups = new Map<string, string>();
+  const candidates: Candidate[] = Array.from({ length: k }, (_, i) => {
+    const id = `item-${i}`;
+    itemIndex.set(id, i);
+    groups.set(id, roundRobinGroup(id, i, spec.groupCount));
+    const v = spec.items?.[i];
+    if (!v) return Object.freeze({ id, group: groups.get(id)! });
+    const item = Object.fromEntries(v.map((x, l) => [`v${l}`, x]));
+    return Object.freeze({ id, group: groups.get(id)!, features: Object.freeze({ item: Object.freeze(item) }) });
+  });
+  Object.freeze(candidates);
+  const userIndex = new Map<string, number>();
+  const contexts: NamespacedFeatures[] = spec.users.map((u, j) => {
+    userIndex.set(`user-${j}`, j);
+    return Object.freeze({ user: Object.freeze(Object.fromEntries(u.map((x, l) => [`u${l}`, x]))) });
+  });
+  const prob = spec.prob;
+  return positionBasedEnvironment({
+    name: spec.name,
+    groups,
+    arrive(at: number, rng: Rng): Arrival {
+      const j = rng.int(n);
+      return { userId: `user-${j}`, context: contexts[j]!, candidates, at };
+    },
+    attraction(arrival, itemId) {
+      const i = itemIndex.get(itemId);
+      if (i === undefined) throw new RangeError(`unknown item ${JSON.stringify(itemId)}`);
+      const j = userIndex.get(arrival.userId);
+      if (j === undefined) throw new RangeError(`unknown user ${JSON.stringify(arrival.userId)}`);
+      return prob[j * k + i]!;
+    },
+  });
 }

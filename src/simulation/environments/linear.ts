@@ -18,9 +18,8 @@
  */
 import { z } from 'zod';
 import type { Rng } from '../../core/rng.js';
-import type { Candidate, NamespacedFeatures } from '../../features/types.js';
-import type { Arrival, Environment } from './types.js';
-import { logit, positionBasedEnvironment, roundRobinGroup, setupRng, sigmoid } from './common.js';
+import type { Environment } from './types.js';
+import { logit, setupRng, sigmoid, userItemTableEnvironment } from './common.js';
 
 const finite = z.number().min(-1e6).max(1e6);
 const matrix = z.array(z.array(finite).min(1).max(1000)).min(1);
@@ -118,35 +117,5 @@ export function createLinear(params: LinearParamsInput, rng?: Rng): Environment 
     }
   }
 
-  const itemIndex = new Map<string, number>();
-  const groups = new Map<string, string>();
-  const candidates: Candidate[] = items.map((v, i) => {
-    const id = `item-${i}`;
-    itemIndex.set(id, i);
-    groups.set(id, roundRobinGroup(id, i, p.groupCount));
-    const item = Object.fromEntries(v.map((x, l) => [`v${l}`, x]));
-    return Object.freeze({ id, group: groups.get(id)!, features: Object.freeze({ item: Object.freeze(item) }) });
-  });
-  Object.freeze(candidates);
-  const userIndex = new Map<string, number>();
-  const contexts: NamespacedFeatures[] = users.map((u, j) => {
-    userIndex.set(`user-${j}`, j);
-    return Object.freeze({ user: Object.freeze(Object.fromEntries(u.map((x, l) => [`u${l}`, x]))) });
-  });
-
-  return positionBasedEnvironment({
-    name: 'linear',
-    groups,
-    arrive(at: number, rng2: Rng): Arrival {
-      const j = rng2.int(n);
-      return { userId: `user-${j}`, context: contexts[j]!, candidates, at };
-    },
-    attraction(arrival, itemId) {
-      const i = itemIndex.get(itemId);
-      if (i === undefined) throw new RangeError(`unknown item ${JSON.stringify(itemId)}`);
-      const j = userIndex.get(arrival.userId);
-      if (j === undefined) throw new RangeError(`unknown user ${JSON.stringify(arrival.userId)}`);
-      return prob[j * k + i]!;
-    },
-  });
+  return userItemTableEnvironment({ name: 'linear', users, items: items, itemCount: k, groupCount: p.groupCount, prob });
 }

@@ -20,9 +20,8 @@
  */
 import { z } from 'zod';
 import type { Rng } from '../../core/rng.js';
-import type { Candidate, NamespacedFeatures } from '../../features/types.js';
-import type { Arrival, Environment } from './types.js';
-import { logit, positionBasedEnvironment, roundRobinGroup, setupRng, sigmoid } from './common.js';
+import type { Environment } from './types.js';
+import { logit, setupRng, sigmoid, userItemTableEnvironment } from './common.js';
 
 /**
  * Params of a `nonlinear` environment.
@@ -96,34 +95,5 @@ export function createNonlinear(params: NonlinearParamsInput, rng?: Rng): Enviro
     }
   }
 
-  const itemIndex = new Map<string, number>();
-  const groups = new Map<string, string>();
-  const candidates: Candidate[] = Array.from({ length: k }, (_, i) => {
-    const id = `item-${i}`;
-    itemIndex.set(id, i);
-    groups.set(id, roundRobinGroup(id, i, p.groupCount));
-    return Object.freeze({ id, group: groups.get(id)! });
-  });
-  Object.freeze(candidates);
-  const userIndex = new Map<string, number>();
-  const contexts: NamespacedFeatures[] = users.map((x, j) => {
-    userIndex.set(`user-${j}`, j);
-    return Object.freeze({ user: Object.freeze(Object.fromEntries(x.map((val, l) => [`u${l}`, val]))) });
-  });
-
-  return positionBasedEnvironment({
-    name: 'nonlinear',
-    groups,
-    arrive(at: number, rng2: Rng): Arrival {
-      const j = rng2.int(n);
-      return { userId: `user-${j}`, context: contexts[j]!, candidates, at };
-    },
-    attraction(arrival, itemId) {
-      const i = itemIndex.get(itemId);
-      if (i === undefined) throw new RangeError(`unknown item ${JSON.stringify(itemId)}`);
-      const j = userIndex.get(arrival.userId);
-      if (j === undefined) throw new RangeError(`unknown user ${JSON.stringify(arrival.userId)}`);
-      return prob[j * k + i]!;
-    },
-  });
+  return userItemTableEnvironment({ name: 'nonlinear', users, items: null, itemCount: k, groupCount: p.groupCount, prob });
 }
