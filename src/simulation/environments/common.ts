@@ -219,3 +219,30 @@ export function userItemTableEnvironment(spec: UserItemTableSpec): Environment {
     },
   });
 }
+
+/**
+ * `user-<j>` → j for a population of n users, caching the last id (an arrival is queried once
+ * per candidate). @throws RangeError for an unknown user
+ */
+export function userIndexParser(n: number): (userId: string) => number {
+  let lastUserId = '';
+  let lastUser = -1;
+  return (userId) => {
+    if (userId === lastUserId) return lastUser;
+    const m = /^user-(\d+)$/.exec(userId);
+    const j = m ? Number(m[1]) : NaN;
+    if (!(j < n)) throw new RangeError(`unknown user ${JSON.stringify(userId)}`);
+    lastUserId = userId;
+    lastUser = j;
+    return j;
+  };
+}
+
+/** Item id → index through `itemIndex`. @throws RangeError for an unknown item */
+export function itemIndexLookup(itemIndex: ReadonlyMap<string, number>): (itemId: string) => number {
+  return (itemId) => {
+    const i = itemIndex.get(itemId);
+    if (i === undefined) throw new RangeError(`unknown item ${JSON.stringify(itemId)}`);
+    return i;
+  };
+}

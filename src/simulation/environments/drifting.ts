@@ -17,7 +17,7 @@ import { z } from 'zod';
 import type { Rng } from '../../core/rng.js';
 import type { Candidate, NamespacedFeatures } from '../../features/types.js';
 import type { Arrival, Environment } from './types.js';
-import { logit, positionBasedEnvironment, roundRobinGroup, setupRng, sigmoid } from './common.js';
+import { logit, positionBasedEnvironment, roundRobinGroup, setupRng, sigmoid, itemIndexLookup, userIndexParser } from './common.js';
 
 /**
  * Params of a `drifting` environment.
@@ -119,12 +119,8 @@ export function createDrifting(params: DriftingParamsInput, rng?: Rng): Environm
     const context: Record<string, Record<string, string>> = p.revealSegment ? { user: { segment: `segment-${s}` } } : {};
     return Object.freeze(context);
   });
-  const segmentOf = (userId: string): number => {
-    const m = /^user-(\d+)$/.exec(userId);
-    const j = m ? Number(m[1]) : NaN;
-    if (!(j < p.users)) throw new RangeError(`unknown user ${JSON.stringify(userId)}`);
-    return j % nSeg;
-  };
+  const userOf = userIndexParser(p.users);
+  const itemOf = itemIndexLookup(itemIndex);
   let arrivals = 0;
 
   return positionBasedEnvironment({
@@ -140,9 +136,7 @@ export function createDrifting(params: DriftingParamsInput, rng?: Rng): Environm
       return { userId: `user-${j}`, context: contexts[j % nSeg]!, candidates, at };
     },
     attraction(arrival, itemId) {
-      const i = itemIndex.get(itemId);
-      if (i === undefined) throw new RangeError(`unknown item ${JSON.stringify(itemId)}`);
-      return sigmoid(logits[segmentOf(arrival.userId) * k + i]!);
+      return sigmoid(logits[(userOf(arrival.userId) % nSeg) * k + itemOf(itemId)]!);
     },
   });
 }

@@ -22,7 +22,7 @@ import { z } from 'zod';
 import type { Rng } from '../../core/rng.js';
 import type { Candidate } from '../../features/types.js';
 import type { Arrival, Environment } from './types.js';
-import { positionBasedEnvironment, probabilitySchema } from './common.js';
+import { positionBasedEnvironment, probabilitySchema, itemIndexLookup, userIndexParser } from './common.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -110,23 +110,8 @@ export function createFatigue(params: FatigueParamsInput, _rng?: Rng): Environme
   const decayed = (value: number, since: number, now: number): number =>
     value === 0 ? 0 : value * Math.pow(2, -Math.max(0, now - since) / p.halfLifeMs);
 
-  // One arrival is queried once per candidate: remember the last id parsed.
-  let lastUserId = '';
-  let lastUser = -1;
-  const userOf = (userId: string): number => {
-    if (userId === lastUserId) return lastUser;
-    const m = /^user-(\d+)$/.exec(userId);
-    const j = m ? Number(m[1]) : NaN;
-    if (!(j < n)) throw new RangeError(`unknown user ${JSON.stringify(userId)}`);
-    lastUserId = userId;
-    lastUser = j;
-    return j;
-  };
-  const itemOf = (itemId: string): number => {
-    const i = itemIndex.get(itemId);
-    if (i === undefined) throw new RangeError(`unknown item ${JSON.stringify(itemId)}`);
-    return i;
-  };
+  const userOf = userIndexParser(n);
+  const itemOf = itemIndexLookup(itemIndex);
 
   return positionBasedEnvironment({
     name: 'fatigue',

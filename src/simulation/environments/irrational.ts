@@ -22,7 +22,7 @@ import { z } from 'zod';
 import type { Rng } from '../../core/rng.js';
 import type { Candidate, NamespacedFeatures } from '../../features/types.js';
 import type { Arrival, Environment } from './types.js';
-import { betaPriorSchema, exponential, positionBasedEnvironment, probabilitySchema, setupRng } from './common.js';
+import { betaPriorSchema, exponential, positionBasedEnvironment, probabilitySchema, setupRng, itemIndexLookup, userIndexParser } from './common.js';
 
 const DAY_MS = 86_400_000;
 
@@ -148,23 +148,8 @@ export function createIrrational(params: IrrationalParamsInput, rng?: Rng): Envi
   const popularity = new Float64Array(k);
   let maxPopularity = 0;
 
-  // One arrival is queried once per candidate: remember the last id parsed.
-  let lastUserId = '';
-  let lastUser = -1;
-  const userOf = (userId: string): number => {
-    if (userId === lastUserId) return lastUser;
-    const m = /^user-(\d+)$/.exec(userId);
-    const j = m ? Number(m[1]) : NaN;
-    if (!(j < n)) throw new RangeError(`unknown user ${JSON.stringify(userId)}`);
-    lastUserId = userId;
-    lastUser = j;
-    return j;
-  };
-  const itemOf = (itemId: string): number => {
-    const i = itemIndex.get(itemId);
-    if (i === undefined) throw new RangeError(`unknown item ${JSON.stringify(itemId)}`);
-    return i;
-  };
+  const userOf = userIndexParser(n);
+  const itemOf = itemIndexLookup(itemIndex);
 
   return positionBasedEnvironment({
     name: 'irrational',
