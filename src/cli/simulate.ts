@@ -11,7 +11,7 @@ import { runScenario, type Progress } from '../simulation/parallel.js';
 import { renderReport } from '../simulation/report/html.js';
 import { formatMeanCi, METRIC_INFO } from '../simulation/report/html.js';
 import { toJson, type SimulationResults } from '../simulation/report/results.js';
-import { loadScenario, ScenarioError, withOverrides } from '../simulation/scenario.js';
+import { loadScenario, ScenarioError, withOverrides, type Scenario } from '../simulation/scenario.js';
 
 /** Where a command writes: stdout for results, stderr for progress and errors. */
 export interface CommandIo {
@@ -65,6 +65,38 @@ export class UsageError extends Error {
 /** A directory name from a time: `2026-01-31T12-00-00-000Z` (sortable, no `:` for Windows). */
 export function timestampName(date: Date): string {
   return date.toISOString().replace(/[:.]/g, '-');
+}
+
+/**
+ * The checks every scenario command makes after parsing its flags: `--help` prints the usage
+ * (exit 0); anything but exactly one scenario file is a usage error (exit 2).
+ * @returns an exit code to return now, or null to go on
+ */
+export function checkScenarioUsage(command: string, help: boolean | undefined, positionals: readonly string[], usage: string, io: CommandIo): number | null {
+  if (help) {
+    io.stdout.write(usage);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    io.stderr.write(`liubai ${command}: expected one scenario file, got ${positionals.length}\n\n${usage}`);
+    return 2;
+  }
+  return null;
+}
+
+/**
+ * Load a scenario with the `--seeds` / `--horizon` overrides and read `--workers` (default 2).
+ * @throws UsageError for a bad flag value; ScenarioError for an invalid scenario
+ */
+export function loadScenarioWithFlags(path: string, values: { workers?: string; seeds?: string; horizon?: string }): { scenario: Scenario; workers: number } {
+  const workers = positiveInt('workers', values.workers) ?? 2;
+  const seeds = positiveInt('seeds', values.seeds);
+  const horizon = positiveInt('horizon', values.horizon);
+  const scenario = withOverrides(loadScenario(path), {
+    ...(seeds !== undefined ? { seeds } : {}),
+    ...(horizon !== undefined ? { horizon } : {}),
+  });
+  return { scenario, workers };
 }
 
 /** Create `<root>/<name>/<timestamp>` (with a `-2`, `-3`… suffix if it exists) and return it. */
@@ -177,24 +209,12 @@ export async function simulateCommand(argv: string[], io: CommandIo = defaultIo(
     io.stderr.write(`liubai simulate: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  if (values.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    io.stderr.write(`liubai simulate: expected one scenario file, got ${positionals.length}\n\n${USAGE}`);
-    return 2;
-  }
-  let scenario;
+  const early = checkScenarioUsage('simulate', values.help, positionals, USAGE, io);
+  if (early !== null) return early;
+  let scenario: Scenario;
   let workers: number;
   try {
-    workers = positiveInt('workers', values.workers) ?? 2;
-    const seeds = positiveInt('seeds', values.seeds);
-    const horizon = positiveInt('horizon', values.horizon);
-    scenario = withOverrides(loadScenario(positionals[0]!), {
-      ...(seeds !== undefined ? { seeds } : {}),
-      ...(horizon !== undefined ? { horizon } : {}),
-    });
+    ({ scenario, workers } = loadScenarioWithFlags(positionals[0]!, values));
   } catch (error) {
     if (error instanceof ScenarioError || error instanceof UsageError) {
       io.stderr.write(`liubai simulate: ${error.message}\n`);

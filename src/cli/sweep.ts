@@ -15,11 +15,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRng } from '../core/rng.js';
 import type { ModelConfigInput } from '../engine/config.js';
+import type { SweepOpeReport } from '../ope/sweep.js';
 import type { Progress } from '../simulation/parallel.js';
 import { formatMeanCi, METRIC_INFO } from '../simulation/report/html.js';
 import { toJson } from '../simulation/report/results.js';
 import { renderSweepReport, sweepVerdict } from '../simulation/report/sweep-html.js';
-import { loadScenario, ScenarioError, withOverrides, type Metric, type Scenario } from '../simulation/scenario.js';
+import { ScenarioError, type Metric, type Scenario } from '../simulation/scenario.js';
 import {
   parseGridSpec,
   runSweep,
@@ -30,7 +31,7 @@ import {
   type GridAxis,
   type SweepResults,
 } from '../simulation/sweep.js';
-import { createProgressPrinter, createRunDir, liubaiVersion, positiveInt, textTable, UsageError, type CommandIo } from './simulate.js';
+import { checkScenarioUsage, createProgressPrinter, createRunDir, liubaiVersion, loadScenarioWithFlags, textTable, UsageError, type CommandIo } from './simulate.js';
 
 const USAGE = `usage: liubai sweep <scenario.json> --grid <path=v1,v2,…> [--grid …] [options]
 
@@ -54,17 +55,6 @@ options:
 `;
 
 /** One row of the OPE sweep (the shape `sweepOpe` of `src/ope/sweep.ts` returns). */
-interface OpeRow {
-  readonly setting: Readonly<Record<string, unknown>>;
-  readonly scope: string;
-  readonly estimator: string;
-  readonly value: number;
-  readonly lower: number | null;
-  readonly upper: number | null;
-  readonly ess: number | null;
-  readonly n: number;
-}
-
 /** What `liubai sweep --ope` needs from the command line. */
 interface OpeRequest {
   readonly db: string;
@@ -78,36 +68,19 @@ interface OpeRequest {
   readonly io: CommandIo;
 }
 
-// A variable, not a literal: the module belongs to the OPE half, so this file neither type-checks
-// against it nor fails to load without it.
-const OPE_SWEEP_MODULE = '../ope/sweep.js';
-
 /**
  * `--ope <db>`: evaluate the grid off-policy on the logged decisions of model `--model` with
- * `sweepOpeReport` (or `sweepOpe`) of `src/ope/sweep.ts`; print and save its rows.
- * @returns the exit code (2 when the OPE module is not available or rejects the input)
+ * `sweepOpeReport` of `src/ope/sweep.ts`; print and save its rows.
+ * @returns the exit code (2 when the OPE code rejects the input)
  */
 async function runOpeSweep(request: OpeRequest): Promise<number> {
   const { io } = request;
-  let mod: { sweepOpe?: unknown; sweepOpeReport?: unknown };
+  // Loaded on use: the simulation sweep never needs the OPE code or SQLite.
+  const { sweepOpeReport } = await import('../ope/sweep.js');
+  const { readModelLogFromDb } = await import('./ope-db.js');
+  let output: SweepOpeReport;
   try {
-    mod = (await import(OPE_SWEEP_MODULE)) as typeof mod;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('sweep')) {
-      io.stderr.write('--ope: not available yet\n');
-      return 2;
-    }
-    throw error;
-  }
-  const fn = (typeof mod.sweepOpeReport === 'function' ? mod.sweepOpeReport : mod.sweepOpe) as ((o: unknown) => unknown) | undefined;
-  if (typeof fn !== 'function') {
-    io.stderr.write('--ope: not available yet\n');
-    return 2;
-  }
-  let output: unknown;
-  try {
-    const { readModelLogFromDb } = await import('./ope-db.js');
-    output = await fn({
+    output = sweepOpeReport({
       log: readModelLogFromDb(request.db, request.modelId),
       modelId: request.modelId,
       ...(request.baseConfig !== undefined ? { baseConfig: request.baseConfig } : {}),
@@ -121,7 +94,7 @@ async function runOpeSweep(request: OpeRequest): Promise<number> {
     return 2;
   }
   if (!request.quiet) io.stderr.write('\n');
-  const rows = (Array.isArray(output) ? output : (output as { rows?: OpeRow[] }).rows ?? []) as OpeRow[];
+  const rows = output.rows;
   const num = (v: number | null) => (v === null || !Number.isFinite(v) ? '–' : v.toFixed(4));
   io.stdout.write(
     textTable(
@@ -207,31 +180,19 @@ export async function sweepCommand(argv: string[], io: CommandIo = { stdout: pro
     io.stderr.write(`liubai sweep: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  if (values.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    io.stderr.write(`liubai sweep: expected one scenario file, got ${positionals.length}\n\n${USAGE}`);
-    return 2;
-  }
+  const early = checkScenarioUsage('sweep', values.help, positionals, USAGE, io);
+  if (early !== null) return early;
   const scenarioPath = positionals[0]!;
   let scenario: Scenario;
   let axes: GridAxis[];
   let workers: number;
   let metric: Metric;
   try {
-    workers = positiveInt('workers', values.workers) ?? 2;
-    const seeds = positiveInt('seeds', values.seeds);
-    const horizon = positiveInt('horizon', values.horizon);
     metric = (values.metric ?? 'reward') as Metric;
     if (!(metric in SWEEP_METRICS)) throw new UsageError(`--metric must be one of ${Object.keys(SWEEP_METRICS).join(', ')}, got ${JSON.stringify(values.metric)}`);
     axes = (values.grid ?? []).map(parseGridSpec);
     if (axes.length === 0) throw new UsageError('give at least one --grid path=value1,value2,…');
-    scenario = withOverrides(loadScenario(scenarioPath), {
-      ...(seeds !== undefined ? { seeds } : {}),
-      ...(horizon !== undefined ? { horizon } : {}),
-    });
+    ({ scenario, workers } = loadScenarioWithFlags(scenarioPath, values));
     const policy = sweepPolicy(scenario, values.policy);
     if (values.ope !== undefined) {
       if (values.model === undefined) throw new UsageError('--ope needs --model <id>: the model whose logged decisions are evaluated');
