@@ -271,9 +271,7 @@ export class Model {
     }
     const eventId = request.eventId ?? this.deps.newEventId();
     if (this.recent.has(eventId)) {
-      throw new LiubaiError('DUPLICATE_EVENT', `eventId ${JSON.stringify(eventId)} was used before`, [
-        { path: ['eventId'], message: 'already used' },
-      ]);
+      throw duplicateEvent(eventId);
     }
     // Older reuse is caught by the store's unique key when the decision is written.
 
@@ -415,9 +413,7 @@ export class Model {
       });
     } catch (error) {
       if (error instanceof StoreConflict) {
-        throw new LiubaiError('DUPLICATE_EVENT', `eventId ${JSON.stringify(eventId)} was used before`, [
-          { path: ['eventId'], message: 'already used' },
-        ]);
+        throw duplicateEvent(eventId);
       }
       throw error;
     }
@@ -968,6 +964,13 @@ export class Model {
     );
     return { ...user, fatigue };
   }
+}
+
+/** The error for a reused eventId. */
+function duplicateEvent(eventId: string): LiubaiError {
+  return new LiubaiError('DUPLICATE_EVENT', `eventId ${JSON.stringify(eventId)} was used before`, [
+    { path: ['eventId'], message: 'already used' },
+  ]);
 }
 
 /** Fatigue features, rounded so that logged decisions replay to the same features. */
