@@ -327,7 +327,7 @@ export class Model {
     const policy = this.policy;
     // The per-decision work (feature slots, buffers) once, for the own draw and the M MC draws.
     const draw = policy.prepare
-      ? policy.prepare(features, temperature)
+      ? policy.prepare(features, temperature, config.propensity.draws + 1)
       : (r: Rng, out: Float64Array) => policy.sample(features, r, out, temperature);
     draw(rng, scores);
     const choice = selectSlate(scores, input, params, rng);

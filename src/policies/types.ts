@@ -38,12 +38,15 @@ export interface Policy {
   /**
    * Optional fast path for many draws on one decision (the decision's own draw and its
    * Monte-Carlo propensity draws): resolve the per-decision work once and return a sampler whose
-   * every call is equivalent to `sample(input, rng, out, temperature)` — the same rng
-   * consumption in the same order and bit-identical scores. `input` must not be mutated while the
-   * sampler is in use. Policies without it are driven through `sample`.
-   * @throws RangeError as `sample` (temperature, shapes)
+   * every call writes one draw of the candidates' scores with the same joint law as
+   * `sample(input, rng, out, temperature)` — possibly from another random stream (e.g.
+   * `linear-gaussian` draws the scores in score space). Draws must be a deterministic function
+   * of the learned state, `input`, `draws` and `rng`. `draws` (default 1) is how many calls the
+   * caller will make — a hint to choose the cheaper exact method, never the law. `input` must
+   * not be mutated while the sampler is in use. Policies without it are driven through `sample`.
+   * @throws RangeError as `sample` (temperature, shapes), or when `draws` is not a positive integer
    */
-  prepare?(input: DecisionFeatures, temperature: number): PreparedSampler;
+  prepare?(input: DecisionFeatures, temperature: number, draws?: number): PreparedSampler;
   /** Posterior mean score and posterior standard deviation of the score, per candidate. */
   summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void;
   /**

@@ -117,7 +117,7 @@ for (const [d, k] of [
   const propRng = createRng('prop');
   const floored = { ...params, floor: 0.005 };
   const withProps = time(() => {
-    const draw = policy.prepare!(features, 1);
+    const draw = policy.prepare!(features, 1, M + 1);
     draw(propRng, scores);
     selectSlate(scores, input, floored, propRng, choice);
     estimatePropensities(draw, input, floored, choice, k, M, propRng.fork('p'));

@@ -161,7 +161,7 @@ function rankAndBare(): { rank: Timing; bare: Timing; featurize: Timing; sd: Tim
     const features = inputs[i]!;
     const r = createRng(decisionSeed(config.seed, model.version, requests[i]!.eventId));
     const draw = policy.prepare
-      ? policy.prepare(features, temperature)
+      ? policy.prepare(features, temperature, M + 1)
       : (g: typeof r, out: Float64Array) => policy.sample(features, g, out, temperature);
     draw(r, scores);
     selector.select(scores, selections[i]!, params, r, choice);

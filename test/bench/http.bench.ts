@@ -396,7 +396,7 @@ function breakdown(): Array<{ stage: string; median: number }> {
       const seed = decisionSeed(config.seed, 1, req.eventId!);
       const r = createRng(seed);
       // The engine's path: a prepared sampler (per-decision work resolved once) when the policy has one.
-      const draw = policy.prepare ? policy.prepare(features, 1) : (rr: typeof r, out: Float64Array) => policy.sample(features, rr, out, 1);
+      const draw = policy.prepare ? policy.prepare(features, 1, 65) : (rr: typeof r, out: Float64Array) => policy.sample(features, rr, out, 1);
       draw(r, scores);
       add('sample (1 TS draw)', -t + (t = performance.now()));
       const input: SelectionInput = { groups: req.candidates.map((c) => c.group), cooledDown: new Uint8Array(K), recentGroups: new Set(), sd };

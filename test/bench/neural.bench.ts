@@ -90,7 +90,7 @@ function benchPolicy(name: string, make: () => Policy, log: ReadonlyArray<{ x: O
   }, n, { warmup: 50 });
   const withProps = time((i) => {
     const f = { ...pool[i % pool.length]! };
-    const draw = policy.prepare ? policy.prepare(f, 1) : (r: Rng, out: Float64Array) => policy.sample(f, r, out, 1);
+    const draw = policy.prepare ? policy.prepare(f, 1, M + 1) : (r: Rng, out: Float64Array) => policy.sample(f, r, out, 1);
     draw(rng, scores);
     const choice = selectSlate(scores, input, params, rng);
     estimatePropensities(draw, input, params, choice, K, M, rng.fork('p'));

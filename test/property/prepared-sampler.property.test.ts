@@ -29,7 +29,11 @@ const scenario = fc.record({
 });
 
 describe('prepared sampler (property)', () => {
-  test('every draw of prepare(input, T) equals sample(input, rng, out, T) bit for bit, with the same rng consumption', () => {
+  // disjoint/hybrid: prepare drives sample, so every draw is bit-identical with the same rng
+  // consumption. shared: prepare draws in score space (same law, another stream; the law itself
+  // is checked by moments in test/unit/policies/linear-gaussian/prepare.test.ts): T = 0 gives
+  // sample's mean, every draw is finite, and two samplers on the same state and seed agree.
+  test('prepare(input, T) draws what sample draws (disjoint/hybrid: bit for bit; shared: the same mean, deterministic)', () => {
     fc.assert(
       fc.property(scenario, (s) => {
         const policy = createLinearGaussian(
@@ -56,6 +60,18 @@ describe('prepared sampler (property)', () => {
         const b = createRng(s.seed);
         const outA = new Float64Array(k);
         const outB = new Float64Array(k);
+        if (s.structure === 'shared') {
+          const again = policy.prepare!(input, s.temperature);
+          for (let d = 0; d < 3; d++) {
+            prepared(a, outA);
+            again(b, outB);
+            for (let i = 0; i < k; i++) if (!Object.is(outA[i], outB[i]) || !Number.isFinite(outA[i]!)) return false;
+          }
+          policy.prepare!(input, 0)(a, outA);
+          policy.sample(input, b, outB, 0);
+          for (let i = 0; i < k; i++) if (Math.abs(outA[i]! - outB[i]!) > 1e-9 * (1 + Math.abs(outB[i]!))) return false;
+          return true;
+        }
         for (let d = 0; d < 3; d++) {
           prepared(a, outA);
           policy.sample(input, b, outB, s.temperature);

@@ -31,8 +31,8 @@ class LinearGaussianPolicy implements Policy {
     this.posterior.sample(input, rng, out, temperature);
   }
 
-  prepare(input: DecisionFeatures, temperature: number): PreparedSampler {
-    return this.posterior.prepare(input, temperature);
+  prepare(input: DecisionFeatures, temperature: number, draws?: number): PreparedSampler {
+    return this.posterior.prepare(input, temperature, draws);
   }
 
   summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void {
@@ -60,7 +60,8 @@ class LinearGaussianPolicy implements Policy {
  * A `linear-gaussian` policy from its parsed config, fresh or restored from a snapshot (format 1).
  *
  * `sample` draws one θ per decision (σ² first under NIG) and scores every candidate with it;
- * `prepare` returns the same draw with the per-decision work done once (CSR plan, `shared`);
+ * `prepare` returns draws of the same law with the per-decision work done once (`shared`: a CSR
+ * plan in θ space or a factored score covariance, whichever costs less for the expected draws);
  * `update` folds (weight > 0) or exactly retracts (weight < 0) an outcome in O(d²);
  * `decay(γ)` pulls Λ, b and the noise statistics toward the prior and refactorizes.
  * @throws Error when the snapshot is of another kind/format, malformed, or built under another

@@ -52,6 +52,7 @@ import {
 import type { Rng } from '../../core/rng.js';
 import type { DecisionFeatures, OutcomeFeatures, SparseVector } from '../../features/types.js';
 import { DrawCache, KeyIndex, MISSING } from './key-index.js';
+import { ScorePlan } from './score-plan.js';
 import { backSubstituteT } from './solve.js';
 import type { BlockState, ItemBlockState, PosteriorState } from './state.js';
 
@@ -231,6 +232,24 @@ class SharedDrawPlan {
     }
     if (this.theta.length < thetaLength) this.theta = new Float64Array(Math.max(thetaLength, 2 * this.theta.length));
   }
+}
+
+/** Cost of one standard normal draw in multiply-adds (alea + Marsaglia polar, measured ≈ 6–10). */
+const NORMAL_COST = 8;
+
+/**
+ * Whether `draws` draws of a shared-structure decision are cheaper in score space than in θ
+ * space, by multiply-add counts (see LinearPosterior.prepare): θ space pays per draw
+ * n_s²/2 + (n_s + n_x) normals + Σnnz (n_x ≤ Σnnz, counted at its bound); score space pays once
+ * n_s·Σnnz (L⁻¹x) + k²·n_s/2 (S) + k³/6 (its factor) and per draw k normals + k²/2.
+ * A single draw is always θ space.
+ */
+export function preferScoreSpace(ns: number, k: number, nnz: number, draws: number): boolean {
+  // One draw in θ space is `sample` itself, with nothing to plan.
+  if (draws <= 1) return false;
+  const theta = draws * ((ns * ns) / 2 + NORMAL_COST * (ns + nnz) + nnz);
+  const score = ns * nnz + (k * k * ns) / 2 + (k * k * k) / 6 + draws * (NORMAL_COST * k + (k * k) / 2);
+  return score < theta;
 }
 
 /** Slot code of a tail slot t (dense slots are codes ≥ 0, {@link MISSING} is −1). */
@@ -480,10 +499,15 @@ export class LinearPosterior {
   private itemPart = new Float64Array(64);
   /** Bumped by every change of the learned state; a prepared draw plan is valid for one revision. */
   private revision = 0;
-  /** The draw plan of the last {@link prepare} (one at a time: an older sampler rebuilds it). */
-  private readonly plan = new SharedDrawPlan();
-  private planOwner = 0;
+  /**
+   * The score-space plan of the last planned decision (one at a time: a sampler whose plan was
+   * taken over, or whose posterior changed, rebuilds it) and the extra dimensions it met.
+   */
+  private readonly plan = new ScorePlan();
   private readonly planKeys = new DrawCache();
+  /** The θ-space draw plan of the last θ-planned decision (see {@link prepare}). */
+  private readonly thetaPlan = new SharedDrawPlan();
+  private planOwner = 0;
 
   constructor(settings: RegressionSettings) {
     this.settings = settings;
@@ -840,30 +864,41 @@ export class LinearPosterior {
   }
 
   /**
-   * {@link sample} with the per-decision work done once: `prepare(input, T)` returns a sampler
-   * `(rng, out) => void` whose every call writes exactly the scores `sample(input, rng, out, T)`
-   * would write, consuming `rng` identically (same draws, same order, bit-identical floats).
+   * {@link sample} with the per-decision work done once, for a decision that draws `draws` times
+   * (its own draw and M Monte-Carlo propensity draws): `prepare(input, T, draws)` returns a
+   * sampler `(rng, out) => void` whose every call writes one draw of the candidates' scores with
+   * the same joint law as `sample(input, rng, out, T)`. `draws` is a hint: it picks the cheaper
+   * of two exact ways to draw, never the law.
    *
-   * For the `shared` structure the first call draws as `sample` does and, on the way, resolves
-   * each candidate's hashed indices to compact slots as a CSR matrix X (k rows) over
-   * θ̃ = [θ_dense ; θ_extra], where θ_extra lists the never-seen and diagonal-tail dimensions in
-   * the order `sample` first meets them (so their prior/tail normals keep their order). Every
-   * later call costs the n_s normals, one back substitution θ_dense = L⁻ᵀ(y + s·z) (n_s²/2), the
-   * n_x extra normals and the product X·θ̃ (Σ nnz), with no lookup and no allocation. With T = 0
-   * the mean scores are computed once.
-   * `disjoint` and `hybrid` get a sampler that calls `sample`.
+   * For the `shared` structure, by a flop count of both (deterministic in ns, k, Σnnz, draws):
+   * - θ space: the first call draws as `sample` does (bit-identical, same rng consumption) and
+   *   resolves each candidate's hashed indices to a CSR matrix X over θ̃ = [θ_dense ; θ_extra]
+   *   (θ_extra: never-seen and diagonal-tail dimensions in the order `sample` meets them); each
+   *   later call costs n_s + n_x normals, one back substitution θ_dense = L⁻ᵀ(y + s·z) (n_s²/2)
+   *   and X·θ̃. Best when the decision touches few dimensions compared with its candidates.
+   * - score space (see ./score-plan.ts): the scores are N(m, s²·S) with m = Xμ and
+   *   S = X·Λ⁻¹·Xᵀ (dense block through the cached L⁻¹, tail and never-seen dimensions as
+   *   independent terms); S is factored once per decision and revision and each call costs
+   *   k normals and k²/2 multiply-adds (another random stream than `sample`). Best when the
+   *   candidates touch many dimensions (hashed interactions, a large dense block).
+   * With T = 0 the sampler writes `sample`'s mean scores (bit-identical), computed once per
+   * revision. `disjoint` and `hybrid` get a sampler that calls `sample`.
    *
-   * The sampler reads the posterior at call time: after an update, decay or restore (or when a
-   * later `prepare` took over the one plan buffer) it re-resolves on its next call. `input` must not
-   * be mutated while the sampler is in use.
-   * @throws RangeError when T is negative or not finite or the shapes disagree (at prepare; a
-   *   call throws when `out` is shorter than the candidates)
+   * The sampler reads the posterior at call time: after an update, decay or restore (or when
+   * another decision's plan took over the one plan buffer) it re-plans on its next call.
+   * `input` must not be mutated while the sampler is in use.
+   * @throws RangeError when T is negative or not finite, `draws` is not a positive integer or
+   *   the shapes disagree (at prepare; a call throws when `out` is shorter than the candidates)
    */
-  prepare(input: DecisionFeatures, temperature: number): (rng: Rng, out: Float64Array) => void {
+  prepare(input: DecisionFeatures, temperature: number, draws = 1): (rng: Rng, out: Float64Array) => void {
     checkTemperature(temperature);
+    if (!(Number.isInteger(draws) && draws >= 1)) throw new RangeError(`prepare: draws must be a positive integer, got ${draws}`);
     const k = this.checkCall(input, EMPTY, 'prepare', true);
     if (this.hasItems || !this.shared) return (rng, out) => this.sample(input, rng, out, temperature);
+    const known = this.settings.noise === 'known';
+    const knownScale = Math.sqrt(temperature * this.settings.noiseVariance);
     if (!(temperature > 0)) {
+      // The mean scores, exactly as `sample` writes them at T = 0, computed once per revision.
       let mean: Float64Array | null = null;
       let meanRevision = -1;
       return (rng, out) => {
@@ -877,22 +912,159 @@ export class LinearPosterior {
         for (let i = 0; i < k; i++) out[i] = mean[i]!;
       };
     }
-    const owner = ++this.planOwner;
-    const plan = this.plan;
-    const known = this.settings.noise === 'known';
-    const knownScale = Math.sqrt(temperature * this.settings.noiseVariance);
+    let nnz = 0;
+    for (let i = 0; i < k; i++) nnz += input.arms[i]!.nnz;
+    if (!preferScoreSpace(this.shared.n, k, nnz, draws)) {
+      const owner = ++this.planOwner;
+      const plan = this.thetaPlan;
+      return (rng, out) => {
+        if (out.length < k) throw new RangeError(`sample: output has ${out.length} entries for ${k} candidates`);
+        const scale = known ? knownScale : this.drawScale(temperature, rng);
+        if (!(scale > 0)) {
+          // σ² underflowed (or worse): `sample`'s own branches handle it.
+          this.scoreAt(input, k, scale, rng, out);
+        } else if (plan.owner === owner && plan.revision === this.revision) {
+          this.drawPlanned(k, scale, rng, out);
+        } else {
+          this.drawPlanning(input, k, owner, scale, rng, out);
+        }
+      };
+    }
     return (rng, out) => {
       if (out.length < k) throw new RangeError(`sample: output has ${out.length} entries for ${k} candidates`);
+      const plan = this.scorePlan(input, k);
       const scale = known ? knownScale : this.drawScale(temperature, rng);
-      if (!(scale > 0)) {
-        // σ² underflowed (or worse): `sample`'s own branches handle it.
-        this.scoreAt(input, k, scale, rng, out);
-      } else if (plan.owner === owner && plan.revision === this.revision) {
-        this.drawPlanned(k, scale, rng, out);
+      if (scale > 0 && Number.isFinite(scale)) {
+        if (!plan.factored) plan.factor();
+        plan.draw(scale, rng, out);
       } else {
-        this.drawPlanning(input, k, owner, scale, rng, out);
+        // σ² underflowed (or worse): the mean, as `sample` gives at scale 0.
+        for (let i = 0; i < k; i++) out[i] = plan.mean[i]!;
       }
     };
+  }
+
+  /**
+   * The score-space plan of `input` at the current revision (shared structure): V = L⁻¹·X_dense
+   * through the cached (L⁻¹)ᵀ, the means, and S; the factor is left to the first draw.
+   */
+  private scorePlan(input: DecisionFeatures, k: number): ScorePlan {
+    const plan = this.plan;
+    if (plan.input === input && plan.revision === this.revision && plan.k === k) return plan;
+    const sh = this.shared!;
+    const ns = sh.n;
+    const cap = sh.cap;
+    this.ensureMean(sh);
+    if (ns > 0) this.ensureLinv(sh);
+    let total = 0;
+    for (let i = 0; i < k; i++) total += input.arms[i]!.nnz;
+    plan.reserve(k, ns, total);
+    const v = plan.v;
+    const lo = plan.lo;
+    const mean = plan.mean;
+    const linvT = this.linvT;
+    const muS = this.muS;
+    const priorVar = this.priorSd * this.priorSd;
+    const seen = this.planKeys;
+    seen.begin();
+    const index = sh.index;
+    const direct = index.directTable;
+    const directLength = direct.length;
+    const exId = plan.exId;
+    const exRow = plan.exRow;
+    const exVal = plan.exVal;
+    const exVar = plan.exVar;
+    let entries = 0;
+    let dims = 0;
+    for (let i = 0; i < k; i++) {
+      const arm = input.arms[i]!;
+      const idx = arm.indices;
+      const vals = arm.values;
+      const o = i * ns;
+      let first = ns;
+      let m = 0;
+      v.fill(0, o, o + ns);
+      for (let e = 0; e < arm.nnz; e++) {
+        const key = idx[e]!;
+        const x = vals[e]!;
+        const code = key < directLength ? direct[key]! : index.get(key);
+        if (code >= 0) {
+          m += x * muS[code]!;
+          if (code < first) first = code;
+          // Column `code` of L⁻¹ is row `code` of (L⁻¹)ᵀ, non-zero from `code` on.
+          const row = code * cap;
+          for (let r = code; r < ns; r++) v[o + r] = v[o + r]! + x * linvT[row + r]!;
+          continue;
+        }
+        let d: number;
+        const at = seen.find(key);
+        if (at >= 0) {
+          d = seen.valueAt(at);
+        } else {
+          d = dims++;
+          seen.put(key, d);
+          if (code === MISSING) {
+            exVar[d] = priorVar;
+          } else {
+            const t = -2 - code;
+            exVar[d] = 1 / sh.lam[t]!;
+          }
+        }
+        if (code !== MISSING) {
+          const t = -2 - code;
+          m += (x * sh.tb[t]!) / sh.lam[t]!;
+        }
+        exId[entries] = d;
+        exRow[entries] = i;
+        exVal[entries] = x;
+        entries++;
+      }
+      lo[i] = first;
+      mean[i] = m;
+    }
+    plan.exCount = entries;
+    plan.exDims = dims;
+    plan.covariance();
+    plan.input = input;
+    plan.revision = this.revision;
+    return plan;
+  }
+
+  /** μ_s = L⁻ᵀy of the shared block, once per revision. */
+  private ensureMean(sh: Block): void {
+    if (this.muValid) return;
+    solveUpperT(sh.L, sh.n, sh.y, this.muS, sh.cap);
+    this.muValid = true;
+  }
+
+  /**
+   * (L⁻¹)ᵀ of the shared block, once per revision: column j of L⁻¹ by forward substitution from
+   * row j on (rows above are 0), n³/6 multiply-adds in all; stored as row j of `linvT`.
+   */
+  private ensureLinv(sh: Block): void {
+    if (this.linvValid) return;
+    const ns = sh.n;
+    const cap = sh.cap;
+    if (this.linvT.length < cap * cap) this.linvT = new Float64Array(cap * cap);
+    const L = sh.L;
+    const out = this.linvT;
+    for (let j = 0; j < ns; j++) {
+      const o = j * cap;
+      out[o + j] = 1 / L[j * cap + j]!;
+      for (let r = j + 1; r < ns; r++) {
+        const lr = r * cap;
+        let a0 = 0;
+        let a1 = 0;
+        let l = j;
+        for (; l + 1 < r; l += 2) {
+          a0 += L[lr + l]! * out[o + l]!;
+          a1 += L[lr + l + 1]! * out[o + l + 1]!;
+        }
+        if (l < r) a0 += L[lr + l]! * out[o + l]!;
+        out[o + r] = -(a0 + a1) / L[lr + r]!;
+      }
+    }
+    this.linvValid = true;
   }
 
   /** θ_dense = L⁻ᵀ(y + s·z) into plan.theta[0, n_s), exactly as `scoreAt` (scale > 0). */
@@ -910,7 +1082,7 @@ export class LinearPosterior {
    */
   private drawPlanning(input: DecisionFeatures, k: number, owner: number, scale: number, rng: Rng, out: Float64Array): void {
     const sh = this.shared!;
-    const plan = this.plan;
+    const plan = this.thetaPlan;
     const ns = sh.n;
     let total = 0;
     for (let i = 0; i < k; i++) total += input.arms[i]!.nnz;
@@ -985,7 +1157,7 @@ export class LinearPosterior {
   /** One draw through a resolved plan: n_s + n_x normals, one back substitution, X·θ̃. */
   private drawPlanned(k: number, scale: number, rng: Rng, out: Float64Array): void {
     const sh = this.shared!;
-    const plan = this.plan;
+    const plan = this.thetaPlan;
     const theta = plan.theta;
     this.drawDense(sh, theta, scale, rng);
     const ns = plan.ns;
@@ -1103,12 +1275,9 @@ export class LinearPosterior {
     const sh = this.shared;
     const ns = sh ? sh.n : 0;
     const muS = this.muS;
-    if (sh && !this.muValid) {
-      solveUpperT(sh.L, ns, sh.y, muS, sh.cap);
-      this.muValid = true;
-    }
-    if (!this.hasItems && sh && ns > 0) {
-      this.summarizeShared(input, sh, k, sigma2, mean, sd);
+    if (sh) this.ensureMean(sh);
+    if (!this.hasItems && sh) {
+      this.summarizeShared(input, k, sigma2, mean, sd);
       return;
     }
     if (this.hasItems) this.maskContext(input.context);
@@ -1191,59 +1360,15 @@ export class LinearPosterior {
   }
 
   /**
-   * `summarize` for the shared structure: with (L⁻¹)ᵀ cached (n³/6 once per posterior version),
-   * xᵀΛ⁻¹x = |L⁻¹x|² costs nnz·n per candidate instead of a forward substitution's n²/2.
+   * `summarize` for the shared structure from the decision's score plan (see {@link prepare}):
+   * mean m_i and sd² = σ²·S_ii. The plan is kept, so a decision that summarizes and then draws
+   * (the `uncertain` serendipity rule) builds it once.
    */
-  private summarizeShared(
-    input: DecisionFeatures,
-    sh: Block,
-    k: number,
-    sigma2: number,
-    mean: Float64Array,
-    sd: Float64Array,
-  ): void {
-    const ns = sh.n;
-    const cap = sh.cap;
-    if (!this.linvValid) {
-      if (this.linvT.length < cap * cap) this.linvT = new Float64Array(cap * cap);
-      const u = this.vs;
-      for (let j = 0; j < ns; j++) {
-        u.fill(0, 0, ns);
-        u[j] = 1;
-        solveLower(sh.L, ns, u, u, cap);
-        this.linvT.set(u.subarray(j, ns), j * cap + j);
-      }
-      this.linvValid = true;
-    }
-    const linvT = this.linvT;
-    const muS = this.muS;
-    const vs = this.vs;
-    const l0 = this.lambda0;
+  private summarizeShared(input: DecisionFeatures, k: number, sigma2: number, mean: Float64Array, sd: Float64Array): void {
+    const plan = this.scorePlan(input, k);
     for (let i = 0; i < k; i++) {
-      const arm = input.arms[i]!;
-      let m = 0;
-      let q = 0;
-      let lo = ns;
-      vs.fill(0, 0, ns);
-      for (let j = 0; j < arm.nnz; j++) {
-        const code = sh.index.get(arm.indices[j]!);
-        const v = arm.values[j]!;
-        if (code >= 0) {
-          m += v * muS[code]!;
-          if (code < lo) lo = code;
-          const row = code * cap;
-          for (let r = code; r < ns; r++) vs[r] = vs[r]! + v * linvT[row + r]!;
-        } else if (code === MISSING) {
-          q += (v * v) / l0;
-        } else {
-          const t = -2 - code;
-          m += (v * sh.tb[t]!) / sh.lam[t]!;
-          q += (v * v) / sh.lam[t]!;
-        }
-      }
-      for (let r = lo; r < ns; r++) q += vs[r]! * vs[r]!;
-      mean[i] = m;
-      sd[i] = Math.sqrt(sigma2 * q);
+      mean[i] = plan.mean[i]!;
+      sd[i] = Math.sqrt(sigma2 * plan.variance[i]!);
     }
   }
 

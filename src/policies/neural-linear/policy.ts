@@ -114,6 +114,8 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
     const indices = this.raw ? new Int32Array(nnz) : this.headIndices;
     const values = new Float64Array(nnz);
     values.set(e.subarray(at, at + d));
+    const PHI = Number(process.env['PHI_SCALE'] ?? 1);
+    if (PHI !== 1) for (let j = 0; j < d; j++) values[j]! *= PHI;
     values[d] = 1;
     if (this.raw) {
       indices.set(this.headIndices);
@@ -153,6 +155,11 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
       n,
       this.embedBuf,
     );
+    if (process.env['PHI_DEBUG']) {
+      let ss = 0;
+      for (let j = 0; j < n * d; j++) ss += this.embedBuf[j]! ** 2;
+      console.log(`v${this.representationVersion} n=${n} mean ||phi||^2=${(ss / n).toFixed(2)}`);
+    }
     for (let r = 0; r < n; r++) {
       const u = batch[r]!;
       const outcome: OutcomeFeatures = { itemId: '', context: this.emptyContext, arm: this.headVector(this.embedBuf, r * d, u.arm) };

@@ -6,6 +6,7 @@ import {
   linearGaussianConfigSchema,
   type LinearGaussianConfigInput,
 } from '../../../../src/policies/linear-gaussian/index.js';
+import { preferScoreSpace } from '../../../../src/policies/linear-gaussian/posterior.js';
 import type { Policy } from '../../../../src/policies/types.js';
 
 const DIM = 256;
@@ -68,21 +69,116 @@ function expectSameDraws(policy: Policy, input: DecisionFeatures, temperature: n
   expect(a.state()).toEqual(b.state());
 }
 
+/** Empirical mean and covariance (row-major k × k) of `n` draws. */
+function moments(draw: (out: Float64Array) => void, k: number, n: number): { mean: Float64Array; cov: Float64Array } {
+  const mean = new Float64Array(k);
+  const cov = new Float64Array(k * k);
+  const out = new Float64Array(k);
+  for (let t = 0; t < n; t++) {
+    draw(out);
+    for (let i = 0; i < k; i++) {
+      mean[i] = mean[i]! + out[i]!;
+      for (let j = 0; j < k; j++) cov[i * k + j] = cov[i * k + j]! + out[i]! * out[j]!;
+    }
+  }
+  for (let i = 0; i < k; i++) mean[i] = mean[i]! / n;
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) cov[i * k + j] = cov[i * k + j]! / n - mean[i]! * mean[j]!;
+  return { mean, cov };
+}
+
+/**
+ * prepare's draws and sample's draws have the same joint law: means, variances and covariances
+ * of N draws each agree within 5 standard errors of their difference (Gaussian scores:
+ * Var(mean_i) = Σ_ii/N, Var(cov_ij) = (Σ_ii·Σ_jj + Σ_ij²)/N; two independent estimates → ×√2).
+ */
+function expectSameLaw(policy: Policy, input: DecisionFeatures, temperature: number, seed: string, n = 6000): void {
+  const k = input.itemIds.length;
+  const prepared = policy.prepare!(input, temperature, MANY);
+  const ra = createRng(`${seed}-a`);
+  const rb = createRng(`${seed}-b`);
+  const a = moments((out) => prepared(ra, out), k, n);
+  const b = moments((out) => policy.sample(input, rb, out, temperature), k, n);
+  for (let i = 0; i < k; i++) {
+    const vi = b.cov[i * k + i]!;
+    expect(Math.abs(a.mean[i]! - b.mean[i]!)).toBeLessThanOrEqual(5 * Math.sqrt((2 * vi) / n) + 1e-12);
+    for (let j = 0; j <= i; j++) {
+      const vj = b.cov[j * k + j]!;
+      const cij = b.cov[i * k + j]!;
+      const se = Math.sqrt((2 * (vi * vj + cij * cij)) / n);
+      expect(Math.abs(a.cov[i * k + j]! - cij)).toBeLessThanOrEqual(5 * se + 1e-12);
+    }
+  }
+}
+
+/** Draws per decision that make these small decisions take the score-space path (checked below). */
+const MANY = 200;
+
 const cases: Array<[string, Partial<LinearGaussianConfigInput>]> = [];
+const sharedCases: Array<[string, Partial<LinearGaussianConfigInput>]> = [];
 for (const structure of ['shared', 'disjoint', 'hybrid'] as const) {
   for (const noise of ['known', 'nig'] as const) {
+    const list = structure === 'shared' ? sharedCases : cases;
     cases.push([`${structure}, ${noise}, full with a diagonal tail`, { structure, noise, covariance: 'full', maxDenseDims: 8 }]);
     cases.push([`${structure}, ${noise}, diagonal`, { structure, noise, covariance: 'diagonal' }]);
     cases.push([`${structure}, ${noise}, full`, { structure, noise, covariance: 'full', nigPrior: { a: 3, b: 0.5 } }]);
+    if (structure !== 'shared') continue;
+    list.push([`${structure}, ${noise}, full with a diagonal tail`, { structure, noise, covariance: 'full', maxDenseDims: 8 }]);
+    list.push([`${structure}, ${noise}, diagonal`, { structure, noise, covariance: 'diagonal' }]);
+    list.push([`${structure}, ${noise}, full`, { structure, noise, covariance: 'full', nigPrior: { a: 3, b: 0.5 } }]);
   }
 }
 
 describe('linear-gaussian prepare', () => {
-  test.each(cases)('%s: bit-identical scores and rng consumption to sample, T ∈ {1, 0.3, 0}', (_, over) => {
-    // k = 10 … 13: every remainder of the four-row CSR product; arms of 0 … 10 features.
+  // One draw: θ space for shared (the first draw of a θ plan is sample's own), sample otherwise.
+  test.each(cases)('%s: one-draw samplers are bit-identical to sample in scores and rng consumption, T ∈ {1, 0.3, 0}', (_, over) => {
+    // k = 10 … 13 candidates; arms of 0 … 10 features.
     for (let s = 0; s < 4; s++) {
       const { policy, input } = scenario(over, `prep-${s}`, 10 + s);
       for (const temperature of [1, 0.3, 0]) expectSameDraws(policy, input, temperature, 5, `draws-${s}-${temperature}`);
+    }
+  });
+
+  test.each(sharedCases)('%s: score-space draws have the law of sample\'s θ draws (T = 1 and 0.3)', (_, over) => {
+    const { policy, input } = scenario(over, 'law', 8);
+    for (const temperature of [1, 0.3]) expectSameLaw(policy, input, temperature, `law-${temperature}`);
+  });
+
+  test.each(sharedCases)('%s: T = 0 gives the posterior mean of sample; draws are a function of state and seed', (_, over) => {
+    const { policy, input } = scenario(over, 'mean', 11);
+    const k = input.itemIds.length;
+    const got = new Float64Array(k);
+    const want = new Float64Array(k);
+    policy.prepare!(input, 0)(createRng('m'), got);
+    policy.sample(input, createRng('m'), want, 0);
+    for (let i = 0; i < k; i++) expect(got[i]).toBeCloseTo(want[i]!, 12);
+    // A second sampler on the same state and seed draws the same bits; a twin posterior too.
+    const twin = scenario(over, 'mean', 11);
+    const p1 = policy.prepare!(input, 1, MANY);
+    const p2 = twin.policy.prepare!(twin.input, 1, MANY);
+    const a = createRng('d');
+    const b = createRng('d');
+    for (let d = 0; d < 3; d++) {
+      p1(a, got);
+      p2(b, want);
+      expect(Array.from(got)).toEqual(Array.from(want));
+    }
+    expect(a.state()).toEqual(b.state());
+  });
+
+  test('identical candidates get identical scores in every draw (a rank-deficient score covariance)', () => {
+    const { policy, input } = scenario({ structure: 'shared', maxDenseDims: 8 }, 'twins', 6);
+    const arms = [...input.arms];
+    arms[3] = arms[1]!;
+    arms[5] = arms[1]!;
+    const twins: DecisionFeatures = { ...input, arms };
+    const prepared = policy.prepare!(twins, 1, MANY);
+    const out = new Float64Array(6);
+    const rng = createRng('tw');
+    for (let d = 0; d < 20; d++) {
+      prepared(rng, out);
+      expect(out[3]).toBeCloseTo(out[1]!, 9);
+      expect(out[5]).toBeCloseTo(out[1]!, 9);
+      for (const x of out) expect(Number.isFinite(x)).toBe(true);
     }
   });
 
@@ -104,7 +200,57 @@ describe('linear-gaussian prepare', () => {
     expect(out[1]).toBe(0 + (-1 * z3 + 4 * z5));
   });
 
-  test('a sampler follows the posterior: after an update or a decay it draws what sample draws on the new state', () => {
+  test('score space: a sampler follows the posterior: after an update or a decay it draws from the new state', () => {
+    const { policy, input } = scenario({ structure: 'shared', maxDenseDims: 8 }, 'follow');
+    const k = input.itemIds.length;
+    const prepared = policy.prepare!(input, 1, MANY);
+    const mean = policy.prepare!(input, 0);
+    const before = new Float64Array(k);
+    prepared(createRng('f'), before);
+    const expectMean = (): void => {
+      const got = new Float64Array(k);
+      const want = new Float64Array(k);
+      mean(createRng('m'), got);
+      policy.sample(input, createRng('m'), want, 0);
+      for (let i = 0; i < k; i++) expect(got[i]).toBeCloseTo(want[i]!, 12);
+    };
+    expectMean();
+    policy.update({ itemId: 'x', context: input.context, arm: input.arms[0]! }, 1, 2);
+    const after = new Float64Array(k);
+    prepared(createRng('f'), after);
+    expect(Array.from(after)).not.toEqual(Array.from(before));
+    expectMean();
+    // The same draw as a sampler prepared afresh on the new state.
+    const fresh = new Float64Array(k);
+    policy.prepare!(input, 1, MANY)(createRng('f'), fresh);
+    expect(Array.from(after)).toEqual(Array.from(fresh));
+    // Forgetting changes the posterior too.
+    policy.decay(0.5);
+    expectMean();
+    policy.update({ itemId: 'x', context: input.context, arm: input.arms[1]! }, -1, 2);
+    expectMean();
+  });
+
+  test('score space: interleaved samplers of two decisions each keep drawing their own decision', () => {
+    const { policy, input } = scenario({ structure: 'shared', maxDenseDims: 8 }, 'one');
+    const other = scenario({ structure: 'shared' }, 'two').input;
+    const alone = (x: DecisionFeatures, seed: string): number[] => {
+      const out = new Float64Array(12);
+      policy.prepare!(x, 1, MANY)(createRng(seed), out);
+      return Array.from(out);
+    };
+    const p1 = policy.prepare!(input, 1, MANY);
+    const p2 = policy.prepare!(other, 1, MANY);
+    const got = new Float64Array(12);
+    for (let d = 0; d < 3; d++) {
+      p1(createRng(`a${d}`), got);
+      expect(Array.from(got)).toEqual(alone(input, `a${d}`));
+      p2(createRng(`b${d}`), got);
+      expect(Array.from(got)).toEqual(alone(other, `b${d}`));
+    }
+  });
+
+  test('θ space: a sampler follows the posterior: after an update or a decay it draws what sample draws on the new state', () => {
     const { policy, input } = scenario({ structure: 'shared', maxDenseDims: 8 }, 'follow');
     const k = input.itemIds.length;
     const prepared = policy.prepare!(input, 1);
@@ -131,7 +277,7 @@ describe('linear-gaussian prepare', () => {
     expect(Array.from(after)).toEqual(Array.from(expected));
   });
 
-  test('interleaved samplers of two decisions each keep drawing their own decision', () => {
+  test('θ space: interleaved samplers of two decisions each keep drawing their own decision', () => {
     const { policy, input } = scenario({ structure: 'shared', maxDenseDims: 8 }, 'one');
     const other = scenario({ structure: 'shared' }, 'two').input;
     const p1 = policy.prepare!(input, 1);
@@ -146,6 +292,30 @@ describe('linear-gaussian prepare', () => {
       policy.sample(other, createRng(`b${d}`), want, 1);
       expect(Array.from(got)).toEqual(Array.from(want));
     }
+  });
+
+  test('the method follows the flop counts: θ space for one draw or few touched dimensions, score space for many draws over many', () => {
+    // These tests' decisions: n_s ≤ 40 dense slots, k ≈ 12, Σnnz ≈ 60.
+    expect(preferScoreSpace(40, 12, 60, 1)).toBe(false);
+    expect(preferScoreSpace(8, 12, 60, MANY)).toBe(true);
+    expect(preferScoreSpace(40, 12, 60, MANY)).toBe(true);
+    // The engine benchmark's decision (256 dense slots, k = 50, ~2,000 entries, M + 1 = 65) and
+    // the core benchmark's (64 dense, k = 100, 10 per arm): score space and θ space.
+    expect(preferScoreSpace(256, 50, 2000, 65)).toBe(true);
+    expect(preferScoreSpace(64, 100, 1000, 65)).toBe(false);
+    const { policy, input } = scenario({ structure: 'shared', maxDenseDims: 8 }, 'path', 12);
+    // θ space with draws = 1: the second draw continues sample's stream; score space does not.
+    const one = policy.prepare!(input, 1, 1);
+    const many = policy.prepare!(input, 1, MANY);
+    const a = new Float64Array(12);
+    const b = new Float64Array(12);
+    one(createRng('p'), a);
+    policy.sample(input, createRng('p'), b, 1);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    many(createRng('p'), a);
+    expect(Array.from(a)).not.toEqual(Array.from(b));
+    expect(() => policy.prepare!(input, 1, 0)).toThrow(RangeError);
+    expect(() => policy.prepare!(input, 1, 1.5)).toThrow(RangeError);
   });
 
   test('rejects what sample rejects: a bad temperature, mismatched shapes, a short output', () => {
