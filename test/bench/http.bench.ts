@@ -89,6 +89,13 @@ const BIN = join(ROOT, 'bin/liubai.mjs');
 const MODEL = 'bench';
 const K = 50;
 
+/**
+ * `--profile <dir>`: run the server under the V8 sampling profiler (`--cpu-prof`), one
+ * .cpuprofile per server process in <dir> (open in Chrome DevTools, or summarize with
+ * `node scripts/profile-summary.mjs <dir>`).
+ */
+const PROFILE_DIR = argOf('--profile', '');
+const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 /** `--covariance full|diagonal`: the linear-gaussian posterior's covariance (default full). */
 const COVARIANCE = argOf('--covariance', 'full');
 /**
@@ -180,7 +187,7 @@ function feedbackBatches(maxEvents: number): string[] {
 async function startServer(dir: string, durability: string): Promise<{ child: ChildProcess; url: string }> {
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ models: { [MODEL]: modelConfig } }));
-  const child = spawn(process.execPath, [BIN, 'serve', '--db', join(dir, 'bench.db'), '--port', '0', '--config', config, '--no-demo', '--durability', durability], {
+  const child = spawn(process.execPath, [...PROFILE_ARGS, BIN, 'serve', '--db', join(dir, 'bench.db'), '--port', '0', '--config', config, '--no-demo', '--durability', durability], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

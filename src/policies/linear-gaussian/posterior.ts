@@ -52,7 +52,7 @@ import {
 import type { Rng } from '../../core/rng.js';
 import type { DecisionFeatures, OutcomeFeatures, SparseVector } from '../../features/types.js';
 import { DrawCache, KeyIndex, MISSING } from './key-index.js';
-import { ScorePlan } from './score-plan.js';
+import { axpy, ScorePlan } from './score-plan.js';
 import { backSubstituteT } from './solve.js';
 import type { BlockState, ItemBlockState, PosteriorState } from './state.js';
 
@@ -233,6 +233,9 @@ class SharedDrawPlan {
     if (this.theta.length < thetaLength) this.theta = new Float64Array(Math.max(thetaLength, 2 * this.theta.length));
   }
 }
+
+/** Sherman–Morrison steps on Σ before it is recomputed from the factor (bounds rounding drift). */
+const SIGMA_RESYNC = 1000;
 
 /** Cost of one standard normal draw in multiply-adds (alea + Marsaglia polar, measured ≈ 6–10). */
 const NORMAL_COST = 8;
@@ -483,7 +486,26 @@ export class LinearPosterior {
   private readonly ta: Float64Array;
   private readonly muS: Float64Array;
   private muValid = false;
-  /** (L_s⁻¹)ᵀ of the shared block, row stride = shared cap, for `summarize` (shared structure). */
+  /**
+   * Σ = Λ_s⁻¹ of the shared block (lower triangle, row stride `sigmaCap`) for score-space plans
+   * (shared structure only): recomputed from L when invalid (n³/3), else kept by a
+   * Sherman–Morrison step per update (n²/2). Invalidated by decay, restore, snapshot, a
+   * re-layout of the block, an ill-conditioned step, and every {@link SIGMA_RESYNC} steps — so it
+   * is a deterministic function of the state at the last snapshot and the updates since, and a
+   * restored posterior continues bit-identically.
+   */
+  private sigma = new Float64Array(0);
+  private sigmaValid = false;
+  private sigmaCap = 0;
+  private sigmaN = 0;
+  private sigmaSteps = 0;
+  private sigmaU = new Float64Array(0);
+  /** Score-plan scratch: position of each dense slot in the decision's union U, by stamp. */
+  private uPos = new Int32Array(0);
+  private uStamp = new Int32Array(0);
+  private uEpoch = 0;
+  private uList = new Int32Array(0);
+  /** (L_s⁻¹)ᵀ of the shared block, row stride = shared cap (recomputing Σ). */
   private linvT = new Float64Array(0);
   private linvValid = false;
   // Masked context of the current call.
@@ -626,6 +648,7 @@ export class LinearPosterior {
     }
     const sh = this.shared;
     const arm = x.arm;
+    const cap0 = sh ? sh.cap : 0;
     if (sh) {
       if (this.armCodes.length < arm.nnz) this.armCodes = new Int32Array(Math.max(arm.nnz, this.armCodes.length * 2));
       for (let j = 0; j < arm.nnz; j++) {
@@ -661,6 +684,11 @@ export class LinearPosterior {
     if (blk && na > 0 && ns > 0) blk.ensureMRows(ns);
     if (retract) this.denseDowndate(blk, na, sh, ns, eta);
     else this.denseUpdate(blk, na, sh, ns, eta);
+    // After the factor (a retraction the factor refuses must leave Σ as it was).
+    if (this.sigmaValid && sh) {
+      if (sh.cap !== cap0 || sh.cap !== this.sigmaCap) this.sigmaValid = false;
+      else this.sigmaFold(sh, arm, retract ? -w : w);
+    }
 
     // Diagonal tails: plain sums.
     const sw2 = retract ? -w : w;
@@ -690,6 +718,84 @@ export class LinearPosterior {
     this.outcomes += retract ? -1 : 1;
     this.muValid = false;
     this.linvValid = false;
+  }
+
+  /**
+   * Σ ← (Λ + w·x·xᵀ)⁻¹ = Σ − w·u·uᵀ/(1 + w·xᵀu) with u = Σx (Sherman–Morrison; w < 0 retracts),
+   * over the dense slots of `arm`, after appending the slots this update created (uncoupled,
+   * variance 1/λ₀). Leaves Σ invalid instead when 1 + w·xᵀu is not safely positive or after
+   * {@link SIGMA_RESYNC} steps since Σ was last recomputed from L.
+   */
+  private sigmaFold(sh: Block, arm: SparseVector, w: number): void {
+    const ns = sh.n;
+    const cap = this.sigmaCap;
+    const S = this.sigma;
+    for (let a = this.sigmaN; a < ns; a++) {
+      S.fill(0, a * cap, a * cap + a);
+      S[a * cap + a] = 1 / this.lambda0;
+    }
+    this.sigmaN = ns;
+    if (++this.sigmaSteps > SIGMA_RESYNC) {
+      this.sigmaValid = false;
+      return;
+    }
+    if (this.sigmaU.length < cap) this.sigmaU = new Float64Array(cap);
+    const u = this.sigmaU;
+    u.fill(0, 0, ns);
+    const codes = this.armCodes;
+    let q = 0;
+    for (let j = 0; j < arm.nnz; j++) {
+      const b = codes[j]!;
+      if (b < 0) continue;
+      const xb = arm.values[j]!;
+      // Row b of the lower triangle, then column b below the diagonal.
+      axpy(u, 0, xb, S, b * cap, b + 1);
+      for (let a = b + 1; a < ns; a++) u[a] = u[a]! + xb * S[a * cap + b]!;
+    }
+    for (let j = 0; j < arm.nnz; j++) {
+      const b = codes[j]!;
+      if (b >= 0) q += arm.values[j]! * u[b]!;
+    }
+    const denom = 1 + w * q;
+    if (!(denom > 1e-6) || !Number.isFinite(denom)) {
+      this.sigmaValid = false;
+      return;
+    }
+    const f = w / denom;
+    for (let a = 0; a < ns; a++) {
+      const ua = u[a]! * f;
+      if (ua !== 0) axpy(S, a * cap, -ua, u, 0, a + 1);
+    }
+  }
+
+  /** Σ = L⁻ᵀL⁻¹ of the shared block from (L⁻¹)ᵀ: Σ_ab = Σ_{r ≥ a} (L⁻¹)_ra·(L⁻¹)_rb for b ≤ a. */
+  private ensureSigma(sh: Block): void {
+    if (this.sigmaValid && this.sigmaCap === sh.cap && this.sigmaN === sh.n) return;
+    const ns = sh.n;
+    const cap = sh.cap;
+    this.ensureLinv(sh);
+    if (this.sigma.length < cap * cap) this.sigma = new Float64Array(cap * cap);
+    const M = this.linvT;
+    const S = this.sigma;
+    for (let a = 0; a < ns; a++) {
+      const oa = a * cap;
+      for (let b = 0; b <= a; b++) {
+        const ob = b * cap;
+        let a0 = 0;
+        let a1 = 0;
+        let r = a;
+        for (; r + 1 < ns; r += 2) {
+          a0 += M[oa + r]! * M[ob + r]!;
+          a1 += M[oa + r + 1]! * M[ob + r + 1]!;
+        }
+        if (r < ns) a0 += M[oa + r]! * M[ob + r]!;
+        S[oa + b] = a0 + a1;
+      }
+    }
+    this.sigmaValid = true;
+    this.sigmaCap = cap;
+    this.sigmaN = ns;
+    this.sigmaSteps = 0;
   }
 
   private checkTailRetraction(blk: Block | undefined, arm: SparseVector, w: number): void {
@@ -945,24 +1051,37 @@ export class LinearPosterior {
   }
 
   /**
-   * The score-space plan of `input` at the current revision (shared structure): V = L⁻¹·X_dense
-   * through the cached (L⁻¹)ᵀ, the means, and S; the factor is left to the first draw.
+   * The score-space plan of `input` at the current revision (shared structure): the union U of
+   * the dense slots the candidates touch, Σ_UU gathered from the maintained Σ, the candidates'
+   * dense entries over U, the extra dimensions, the means, and S; the factor is left to the
+   * first draw.
    */
   private scorePlan(input: DecisionFeatures, k: number): ScorePlan {
     const plan = this.plan;
     if (plan.input === input && plan.revision === this.revision && plan.k === k) return plan;
     const sh = this.shared!;
     const ns = sh.n;
-    const cap = sh.cap;
     this.ensureMean(sh);
-    if (ns > 0) this.ensureLinv(sh);
+    if (ns > 0) this.ensureSigma(sh);
     let total = 0;
     for (let i = 0; i < k; i++) total += input.arms[i]!.nnz;
-    plan.reserve(k, ns, total);
-    const v = plan.v;
-    const lo = plan.lo;
+    plan.reserve(k, total);
+    if (this.uPos.length < ns) {
+      const n = Math.max(ns, 2 * this.uPos.length);
+      this.uPos = new Int32Array(n);
+      this.uStamp = new Int32Array(n);
+      this.uList = new Int32Array(n);
+    }
+    if (this.uEpoch === 0x7fffffff) {
+      this.uStamp.fill(0);
+      this.uEpoch = 0;
+    }
+    const epoch = ++this.uEpoch;
+    const uPos = this.uPos;
+    const uStamp = this.uStamp;
+    const uList = this.uList;
+    let nu = 0;
     const mean = plan.mean;
-    const linvT = this.linvT;
     const muS = this.muS;
     const priorVar = this.priorSd * this.priorSd;
     const seen = this.planKeys;
@@ -970,30 +1089,29 @@ export class LinearPosterior {
     const index = sh.index;
     const direct = index.directTable;
     const directLength = direct.length;
-    const exId = plan.exId;
-    const exRow = plan.exRow;
-    const exVal = plan.exVal;
-    const exVar = plan.exVar;
+    const { exId, exRow, exVal, exVar, dStart, dPos, dVal } = plan;
     let entries = 0;
+    let dense = 0;
     let dims = 0;
     for (let i = 0; i < k; i++) {
       const arm = input.arms[i]!;
       const idx = arm.indices;
       const vals = arm.values;
-      const o = i * ns;
-      let first = ns;
       let m = 0;
-      v.fill(0, o, o + ns);
+      dStart[i] = dense;
       for (let e = 0; e < arm.nnz; e++) {
         const key = idx[e]!;
         const x = vals[e]!;
         const code = key < directLength ? direct[key]! : index.get(key);
         if (code >= 0) {
           m += x * muS[code]!;
-          if (code < first) first = code;
-          // Column `code` of L⁻¹ is row `code` of (L⁻¹)ᵀ, non-zero from `code` on.
-          const row = code * cap;
-          for (let r = code; r < ns; r++) v[o + r] = v[o + r]! + x * linvT[row + r]!;
+          if (uStamp[code] !== epoch) {
+            uStamp[code] = epoch;
+            uPos[code] = nu;
+            uList[nu++] = code;
+          }
+          dPos[dense] = uPos[code]!;
+          dVal[dense++] = x;
           continue;
         }
         let d: number;
@@ -1003,12 +1121,7 @@ export class LinearPosterior {
         } else {
           d = dims++;
           seen.put(key, d);
-          if (code === MISSING) {
-            exVar[d] = priorVar;
-          } else {
-            const t = -2 - code;
-            exVar[d] = 1 / sh.lam[t]!;
-          }
+          exVar[d] = code === MISSING ? priorVar : 1 / sh.lam[-2 - code]!;
         }
         if (code !== MISSING) {
           const t = -2 - code;
@@ -1019,11 +1132,25 @@ export class LinearPosterior {
         exVal[entries] = x;
         entries++;
       }
-      lo[i] = first;
       mean[i] = m;
     }
+    dStart[k] = dense;
+    plan.reserveDense(nu);
     plan.exCount = entries;
     plan.exDims = dims;
+    // Σ_UU, full, from the lower triangle of Σ.
+    const S = this.sigma;
+    const cap = this.sigmaCap;
+    const suu = plan.sigmaUU;
+    for (let p = 0; p < nu; p++) {
+      const a = uList[p]!;
+      for (let q = 0; q <= p; q++) {
+        const b = uList[q]!;
+        const v = a >= b ? S[a * cap + b]! : S[b * cap + a]!;
+        suu[p * nu + q] = v;
+        suu[q * nu + p] = v;
+      }
+    }
     plan.covariance();
     plan.input = input;
     plan.revision = this.revision;
@@ -1485,6 +1612,7 @@ export class LinearPosterior {
     this.lastJitter = jitter;
     this.muValid = false;
     this.linvValid = false;
+    this.sigmaValid = false;
   }
 
   private decayTail(b: Block, g: number, h: number): void {
@@ -1496,6 +1624,10 @@ export class LinearPosterior {
 
   /** Learned state, exactly (see {@link PosteriorState}). */
   toState(): PosteriorState {
+    // Canonical Σ from here on: a posterior restored from this state recomputes it from L too
+    // (and so does the next plan, even of the same decision).
+    this.sigmaValid = false;
+    this.plan.revision = -1;
     const items: ItemBlockState[] = [];
     for (const [id, b] of this.items) items.push({ id, ...b.toState() });
     return {
@@ -1542,6 +1674,7 @@ export class LinearPosterior {
     this.revision++;
     this.muValid = false;
     this.linvValid = false;
+    this.sigmaValid = false;
     this.lastJitter = 0;
   }
 
