@@ -96,6 +96,8 @@ export interface RankResponse {
   readonly eventId: string;
   readonly modelVersion: number;
   readonly posteriorSeq: number;
+  /** Encoder version the scores came from (retrainable policies such as neural-linear only). */
+  readonly representationVersion?: number;
   readonly slate: readonly RankedItem[];
 }
 
@@ -391,6 +393,7 @@ export class Model {
       slate,
       draws: config.propensity.draws,
       exposedAt: deferred ? null : now,
+      ...(isRetrainable(policy) ? { representationVersion: this.repVersion } : {}),
     };
 
     let nextUser: UserRecord | null = null;
@@ -426,6 +429,7 @@ export class Model {
       eventId,
       modelVersion: this.version,
       posteriorSeq: this.foldedSeq,
+      ...(record.representationVersion !== undefined ? { representationVersion: record.representationVersion } : {}),
       slate: slate.map((s) => ({
         id: s.itemId,
         position: s.position,

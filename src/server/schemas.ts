@@ -86,6 +86,8 @@ export const rankResponseSchema = z.object({
   modelVersion: z.number().int(),
   /** Learning-log position of the posterior that was sampled. */
   posteriorSeq: z.number().int(),
+  /** Version of the learned encoder the scores came from (neural-linear only). */
+  representationVersion: z.number().int().optional(),
   slate: z.array(rankedItemSchema),
 });
 

@@ -55,6 +55,12 @@ export interface DecisionRecord {
   readonly draws: number;
   /** When the impressions count as seen; null while a deferred decision is not exposed. */
   readonly exposedAt: number | null;
+  /**
+   * Version of the learned representation (the `neural-linear` encoder) the decision was scored
+   * with; absent for policies without one. With `posteriorSeq` and `seed` it pins the exact
+   * state an audit or replay must reproduce: artifacts live under models/<model>/<version>/.
+   */
+  readonly representationVersion?: number;
 }
 
 /** An impression whose reward window is open (exposed, not yet resolved). */

@@ -18,7 +18,8 @@
  * Then an in-process breakdown of one rank (medians over 2,000 ranks): JSON parse, validation,
  * featurize, posterior sd, sample, select, propensities, SQLite write, response JSON.
  *
- * Usage: npm run bench:http [-- --duration 10 --modes process,power --covariance full|diagonal
+ * Usage: npm run bench:http [-- --duration 10 --modes process,power --phases feedback,max,rates,paced
+ *                                --profile dir --covariance full|diagonal
  *                                --policy linear-gaussian|uniform]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -95,6 +96,8 @@ const K = 50;
  * `node scripts/profile-summary.mjs <dir>`).
  */
 const PROFILE_DIR = argOf('--profile', '');
+/** `--phases feedback,max,rates,paced` (default all; the warm-up always runs): e.g. to profile one. */
+const PHASES = new Set(argOf('--phases', 'feedback,max,rates,paced').split(','));
 const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 /** `--covariance full|diagonal`: the linear-gaussian posterior's covariance (default full). */
 const COVARIANCE = argOf('--covariance', 'full');
@@ -312,7 +315,7 @@ async function benchMode(mode: 'process' | 'power'): Promise<Row[]> {
     // 2. batched feedback ingestion: the posterior learns from up to 20k outcomes.
     const batches = feedbackBatches(20_000);
     let b = 0;
-    await run(
+    if (PHASES.has('feedback')) await run(
       `feedback batches of 100 (${batches.length} batches, 4 conn)`,
       {
         connections: 4,
@@ -333,12 +336,12 @@ async function benchMode(mode: 'process' | 'power'): Promise<Row[]> {
       100,
     );
     // 3. saturation, on the learned posterior.
-    await run('max throughput (10 conn)', { connections: 10, duration: DURATION, requests: [rankRequest(`${mode}-s`, false)] });
+    if (PHASES.has('max')) await run('max throughput (10 conn)', { connections: 10, duration: DURATION, requests: [rankRequest(`${mode}-s`, false)] });
     // 4. fixed rates: autocannon overallRate (as asked), then an evenly paced open-loop client.
-    for (const rate of [100, 300, 1000]) {
+    for (const rate of PHASES.has('rates') ? [100, 300, 1000] : []) {
       await run(`autocannon overallRate ${rate}/s (10 conn)`, { connections: 10, duration: DURATION, overallRate: rate, requests: [rankRequest(`${mode}-r${rate}-`, false)] });
     }
-    for (const rate of [100, 300, 1000]) {
+    for (const rate of PHASES.has('paced') ? [100, 300, 1000] : []) {
       const p = await paced(url, rate, DURATION, `${mode}-p${rate}-`);
       rows.push({
         mode,

@@ -84,6 +84,14 @@ describe('neural-linear in the engine', () => {
     expect(outcomes).toBeGreaterThanOrEqual(200);
     expect(model.representationVersion).toBe(Math.floor(outcomes / 100));
     expect(model.describePosterior()).toMatchObject({ kind: 'neural-linear', representationVersion: model.representationVersion });
+    // Every decision records the encoder version it was scored with.
+    const ids: string[] = [];
+    const scoredWith = model.representationVersion;
+    traffic(engine, clock, 120, 1, ids);
+    const logged = engine.store.getDecision(MODEL, ids[0]!)!;
+    expect(logged.representationVersion).toBe(scoredWith);
+    expect(engine.rank(MODEL, { ...probe, eventId: 'probe' }).representationVersion).toBe(model.representationVersion);
+    expect(scoredWith).toBeGreaterThanOrEqual(2);
     engine.deleteModel(MODEL);
   });
 

@@ -303,6 +303,15 @@ export function storageContract(name: string, open: () => StoreHarness): void {
         expect(store.getDecision(M, 'e1')).toStrictEqual(d);
       });
 
+      test('a decision scored through a learned representation keeps its version; others have none', () => {
+        const d = { ...decision('e1'), representationVersion: 3 };
+        store.insertDecision(d);
+        store.insertDecision(decision('e2'));
+        expect(store.getDecision(M, 'e1')).toStrictEqual(d);
+        expect(store.getDecision(M, 'e1')!.representationVersion).toBe(3);
+        expect('representationVersion' in store.getDecision(M, 'e2')!).toBe(false);
+      });
+
       test('a decision without a user and not yet exposed keeps userId absent and exposedAt null', () => {
         const d = without(decision('e1', { exposedAt: null }), 'userId');
         store.insertDecision(d);

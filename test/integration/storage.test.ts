@@ -76,6 +76,24 @@ describe('sqlite store specifics', () => {
     expect(versions).toStrictEqual(MIGRATIONS.map((_, i) => i + 1));
   });
 
+  test('a database at schema version 1 upgrades in place: its decisions keep every field and gain no encoder version', () => {
+    // Build a version-1 database by hand (the first migration only), with one decision in it.
+    const v1 = new Database(path);
+    v1.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    v1.exec(MIGRATIONS[0]!);
+    v1.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)').run();
+    v1.prepare(
+      `INSERT INTO decisions (model_id, event_id, model_version, posterior_seq, seed, at, user_id, context, candidates, slate, slate_len, draws, exposed_at)
+       VALUES ('m', 'old', 1, 0, 's', 5, NULL, '{}', '[{"id":"a"}]', '[{"itemId":"a","position":1,"propensity":1,"slatePropensity":1,"explored":false}]', 1, 64, 5)`,
+    ).run();
+    v1.close();
+    const store = open(path);
+    expect(store.migrationsApplied).toBe(MIGRATIONS.length - 1);
+    const old = store.getDecision('m', 'old')!;
+    expect(old).toMatchObject({ eventId: 'old', modelVersion: 1, draws: 64, exposedAt: 5 });
+    expect('representationVersion' in old).toBe(false);
+  });
+
   test('the journal is WAL', () => {
     open(path);
     expect(inspect((db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');

@@ -209,9 +209,20 @@ export class ScorePlan {
     for (let j = 0; j < k; j++) z[j] = rng.normal();
     for (let i = 0; i < k; i++) {
       const oi = i * k;
-      let acc = 0;
-      for (let j = 0; j <= i; j++) acc += c[oi + j]! * z[j]!;
-      out[i] = mean[i]! + scale * acc;
+      // Four partial sums: independent chains of multiply-adds.
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let j = 0;
+      for (; j + 3 <= i; j += 4) {
+        a0 += c[oi + j]! * z[j]!;
+        a1 += c[oi + j + 1]! * z[j + 1]!;
+        a2 += c[oi + j + 2]! * z[j + 2]!;
+        a3 += c[oi + j + 3]! * z[j + 3]!;
+      }
+      for (; j <= i; j++) a0 += c[oi + j]! * z[j]!;
+      out[i] = mean[i]! + scale * (a0 + a1 + (a2 + a3));
     }
   }
 }

@@ -202,6 +202,10 @@ export const MIGRATIONS: readonly string[] = [
     UPDATE model_counts SET open_windows = open_windows - 1 WHERE model_id = OLD.model_id;
   END;
   `,
+  // 2: the encoder version of decisions scored through a learned representation (neural-linear).
+  `
+  ALTER TABLE decisions ADD COLUMN representation_version INTEGER;
+  `,
 ];
 
 // ───────────────────────────── rows and their mapping ─────────────────────────────
@@ -235,10 +239,11 @@ interface DecisionRow {
   slate: string;
   draws: number;
   exposed_at: number | null;
+  representation_version: number | null;
 }
 
 const DECISION_COLUMNS =
-  'model_id, event_id, model_version, posterior_seq, seed, at, user_id, context, candidates, slate, draws, exposed_at';
+  'model_id, event_id, model_version, posterior_seq, seed, at, user_id, context, candidates, slate, draws, exposed_at, representation_version';
 
 const decisionToRow = (d: DecisionRecord): DecisionRow & { slate_len: number } => ({
   model_id: d.modelId,
@@ -254,6 +259,7 @@ const decisionToRow = (d: DecisionRecord): DecisionRow & { slate_len: number } =
   slate_len: d.slate.length,
   draws: d.draws,
   exposed_at: d.exposedAt,
+  representation_version: d.representationVersion ?? null,
 });
 
 const decisionFromRow = (r: DecisionRow): DecisionRecord => ({
@@ -269,6 +275,7 @@ const decisionFromRow = (r: DecisionRow): DecisionRecord => ({
   slate: JSON.parse(r.slate) as DecisionRecord['slate'],
   draws: r.draws,
   exposedAt: r.exposed_at,
+  ...(r.representation_version !== null ? { representationVersion: r.representation_version } : {}),
 });
 
 interface WindowRow {
@@ -476,7 +483,7 @@ export class SqliteStore implements Store {
       insertDecision: db.prepare<DecisionRow & { slate_len: number }>(
         `INSERT INTO decisions (${DECISION_COLUMNS}, slate_len)
          VALUES (@model_id, @event_id, @model_version, @posterior_seq, @seed, @at, @user_id, @context,
-                 @candidates, @slate, @draws, @exposed_at, @slate_len)`,
+                 @candidates, @slate, @draws, @exposed_at, @representation_version, @slate_len)`,
       ),
       getDecision: db.prepare<[string, string], DecisionRow>(
         `SELECT ${DECISION_COLUMNS} FROM decisions WHERE model_id = ? AND event_id = ?`,
