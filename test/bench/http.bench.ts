@@ -19,7 +19,7 @@
  * featurize, posterior sd, sample, select, propensities, SQLite write, response JSON.
  *
  * Usage: npm run bench:http [-- --duration 10 --modes process,power --phases feedback,max,rates,paced
- *                                --profile dir --covariance full|diagonal
+ *                                --profile dir --covariance full|diagonal --dense 256
  *                                --policy linear-gaussian|uniform]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -106,8 +106,10 @@ const COVARIANCE = argOf('--covariance', 'full');
  * its propensities have a closed form, so no Monte-Carlo draws.
  */
 const POLICY = argOf('--policy', 'linear-gaussian');
+/** `--dense N`: linear-gaussian maxDenseDims (default 256: the dense Cholesky block; later dimensions are a diagonal tail). */
+const DENSE = Number(argOf('--dense', '256'));
 const modelConfig = {
-  policy: POLICY === 'linear-gaussian' ? { kind: 'linear-gaussian', covariance: COVARIANCE } : { kind: POLICY },
+  policy: POLICY === 'linear-gaussian' ? { kind: 'linear-gaussian', covariance: COVARIANCE, maxDenseDims: DENSE } : { kind: POLICY },
   features: { bits: 12, interactions: [['user', 'item'], ['session', 'item']] },
   propensity: { draws: 64 },
   budget: { share: 0.05, rule: 'uncertain', perUser: { ratePerHour: 2, burst: 2 } },
@@ -486,7 +488,7 @@ for (const mode of MODES) all.push(...(await benchMode(mode)));
 const header: Row = { mode: 'durability', phase: 'phase', rate: 'throughput', p50: 'p50 ms', p99: 'p99 ms', errors: 'non-2xx/err' };
 const widths = (Object.keys(header) as Array<keyof Row>).map((k) => Math.max(...[header, ...all].map((r) => r[k].length)));
 const line = (r: Row) => (Object.keys(header) as Array<keyof Row>).map((k, i) => r[k].padEnd(widths[i]!)).join('  ');
-console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; ${POLICY === 'linear-gaussian' ? `linear-gaussian (${COVARIANCE} covariance)` : POLICY}, k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase`);
+console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; ${POLICY === 'linear-gaussian' ? `linear-gaussian (${COVARIANCE} covariance${COVARIANCE === 'full' ? ` over ≤ ${DENSE} dims` : ''})` : POLICY}, k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of all) console.log(line(r));
