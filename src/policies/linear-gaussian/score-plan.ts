@@ -77,6 +77,10 @@ export class ScorePlan {
   exDims = 0;
   private exStart = new Int32Array(0);
   private exOrder = new Int32Array(0);
+  /** Per U position: candidates holding it with the first value seen (−1 once values differ). */
+  private common = new Int32Array(0);
+  private firstValue = new Float64Array(0);
+  private wCommon = new Float64Array(0);
 
   /** Size the buffers for k candidates and `entries` feature entries, and start a new plan. */
   reserve(k: number, entries: number): void {
@@ -124,10 +128,37 @@ export class ScorePlan {
    */
   covariance(): void {
     const { k, nu, w, s, sigmaUU, dStart, dPos, dVal } = this;
+    // Entries every candidate has with the same value (the context's own features, in the
+    // shared structure) contribute the same Σ_UU·x to every row of W: computed once.
+    if (this.common.length < nu) {
+      this.common = new Int32Array(Math.max(nu, 2 * this.common.length));
+      this.firstValue = new Float64Array(this.common.length);
+      this.wCommon = new Float64Array(this.common.length);
+    }
+    const common = this.common;
+    const firstValue = this.firstValue;
+    const wCommon = this.wCommon;
+    common.fill(0, 0, nu);
+    const total = dStart[k]!;
+    for (let e = 0; e < total; e++) {
+      const p = dPos[e]!;
+      const c = common[p]!;
+      if (c === 0) {
+        common[p] = 1;
+        firstValue[p] = dVal[e]!;
+      } else if (c > 0) {
+        common[p] = dVal[e] === firstValue[p] ? c + 1 : -1;
+      }
+    }
+    wCommon.fill(0, 0, nu);
+    for (let p = 0; p < nu; p++) if (common[p] === k) axpy(wCommon, 0, firstValue[p]!, sigmaUU, p * nu, nu);
     for (let j = 0; j < k; j++) {
       const oj = j * nu;
-      w.fill(0, oj, oj + nu);
-      for (let e = dStart[j]!; e < dStart[j + 1]!; e++) axpy(w, oj, dVal[e]!, sigmaUU, dPos[e]! * nu, nu);
+      w.set(wCommon.subarray(0, nu), oj);
+      for (let e = dStart[j]!; e < dStart[j + 1]!; e++) {
+        const p = dPos[e]!;
+        if (common[p] !== k) axpy(w, oj, dVal[e]!, sigmaUU, p * nu, nu);
+      }
     }
     for (let i = 0; i < k; i++) {
       const si = i * k;

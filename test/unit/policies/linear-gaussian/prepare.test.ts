@@ -165,6 +165,17 @@ describe('linear-gaussian prepare', () => {
     expect(a.state()).toEqual(b.state());
   });
 
+  test('candidates sharing context entries (one key with one value everywhere, one key whose value differs) draw with the law of sample', () => {
+    const { policy, input } = scenario({ structure: 'shared', maxDenseDims: 64 }, 'common', 9);
+    // Keys 1 and 2 were folded (dense); every arm gets key 1 = 0.7, and key 2 = 0.5 except the last arm.
+    const arms = input.arms.map((a, i) => {
+      const pairs: Array<[number, number]> = [[1, 0.7], [2, i === input.arms.length - 1 ? -0.4 : 0.5]];
+      for (let e = 0; e < a.nnz; e++) if (a.indices[e]! > 2) pairs.push([a.indices[e]!, a.values[e]!]);
+      return sparseFromPairs(DIM, pairs);
+    });
+    expectSameLaw(policy, { ...input, arms }, 1, 'common');
+  });
+
   test('identical candidates get identical scores in every draw (a rank-deficient score covariance)', () => {
     const { policy, input } = scenario({ structure: 'shared', maxDenseDims: 8 }, 'twins', 6);
     const arms = [...input.arms];
