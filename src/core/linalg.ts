@@ -123,7 +123,35 @@ export function cholUpdate(L: Float64Array, n: number, x: Float64Array, work: Fl
     work[f] = 1;
     f++;
   }
-  for (let j = f; j < n; j++) {
+  // Row-oriented: row j meets rotations f…j−1 in order, then defines rotation j. Two rows at a
+  // time: their chains over the earlier rotations are independent, so they overlap in the CPU
+  // (each chain alone is latency-bound); every entry sees the same operations in the same order
+  // as one row at a time, so the result is bit-identical.
+  let j = f;
+  for (; j + 1 < n; j += 2) {
+    const r0 = j * ld;
+    const r1 = r0 + ld;
+    let x0 = x[j]!;
+    let x1 = x[j + 1]!;
+    for (let i = f; i < j; i++) {
+      const c = work[i]!;
+      const s = x[i]!;
+      const a = L[r0 + i]!;
+      const b = L[r1 + i]!;
+      L[r0 + i] = c * a + s * x0;
+      x0 = c * x0 - s * a;
+      L[r1 + i] = c * b + s * x1;
+      x1 = c * x1 - s * b;
+    }
+    rotateDiagonal(L, r0 + j, x0, work, x, j);
+    const c = work[j]!;
+    const s = x[j]!;
+    const b = L[r1 + j]!;
+    L[r1 + j] = c * b + s * x1;
+    x1 = c * x1 - s * b;
+    rotateDiagonal(L, r1 + j + 1, x1, work, x, j + 1);
+  }
+  if (j < n) {
     const r = j * ld;
     let xj = x[j]!;
     for (let i = f; i < j; i++) {
@@ -133,17 +161,25 @@ export function cholUpdate(L: Float64Array, n: number, x: Float64Array, work: Fl
       L[r + i] = c * lji + s * xj;
       xj = c * xj - s * lji;
     }
-    const d = L[r + j]!;
-    if (xj === 0) {
-      work[j] = 1;
-      x[j] = 0;
-      continue;
-    }
-    const h = Math.sqrt(d * d + xj * xj);
-    work[j] = d / h;
-    x[j] = xj / h;
-    L[r + j] = h;
+    rotateDiagonal(L, r + j, xj, work, x, j);
   }
+}
+
+/**
+ * The Givens rotation of row j's diagonal d = L[at] with its incoming update entry xj:
+ * L[at] = √(d² + xj²), cos → work[j], sin → x[j] (the identity when xj = 0).
+ */
+function rotateDiagonal(L: Float64Array, at: number, xj: number, work: Float64Array, x: Float64Array, j: number): void {
+  if (xj === 0) {
+    work[j] = 1;
+    x[j] = 0;
+    return;
+  }
+  const d = L[at]!;
+  const h = Math.sqrt(d * d + xj * xj);
+  work[j] = d / h;
+  x[j] = xj / h;
+  L[at] = h;
 }
 
 /**

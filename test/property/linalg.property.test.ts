@@ -23,7 +23,64 @@ function spd(n: number, B: number[], delta: number): Float64Array {
   return A;
 }
 
+/** The textbook one-row-at-a-time LINPACK dchud loop: the reference cholUpdate must match bit for bit. */
+function cholUpdateOneRow(L: Float64Array, n: number, x: Float64Array, work: Float64Array, ld: number): void {
+  let f = 0;
+  while (f < n && x[f] === 0) work[f++] = 1;
+  for (let j = f; j < n; j++) {
+    const r = j * ld;
+    let xj = x[j]!;
+    for (let i = f; i < j; i++) {
+      const lji = L[r + i]!;
+      L[r + i] = work[i]! * lji + x[i]! * xj;
+      xj = work[i]! * xj - x[i]! * lji;
+    }
+    if (xj === 0) {
+      work[j] = 1;
+      x[j] = 0;
+      continue;
+    }
+    const d = L[r + j]!;
+    const h = Math.sqrt(d * d + xj * xj);
+    work[j] = d / h;
+    x[j] = xj / h;
+    L[r + j] = h;
+  }
+}
+
 describe('linalg properties', () => {
+  test('cholUpdate (two rows at a time) equals the one-row dchud loop bit for bit: factor, cosines, sines', () => {
+    const updateCase = fc.integer({ min: 1, max: 11 }).chain((n) =>
+      fc.record({
+        n: fc.constant(n),
+        pad: fc.integer({ min: 0, max: 3 }),
+        B: fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: n * n, maxLength: n * n }),
+        x: fc.array(fc.oneof(fc.constant(0), fc.double({ min: -3, max: 3, noNaN: true })), { minLength: n, maxLength: n }),
+      }),
+    );
+    fc.assert(
+      fc.property(updateCase, ({ n, pad, B, x }) => {
+        const ld = n + pad;
+        const A = spd(n, B, 0.5);
+        const L0 = new Float64Array(n * n);
+        cholesky(A, n, L0);
+        const La = new Float64Array(n * ld);
+        for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) La[i * ld + j] = L0[i * n + j]!;
+        const Lb = La.slice();
+        const xa = Float64Array.from(x);
+        const xb = Float64Array.from(x);
+        const wa = new Float64Array(n);
+        const wb = new Float64Array(n);
+        cholUpdate(La, n, xa, wa, ld);
+        cholUpdateOneRow(Lb, n, xb, wb, ld);
+        for (let i = 0; i < n * ld; i++) if (!Object.is(La[i], Lb[i])) return false;
+        for (let i = 0; i < n; i++) if (!Object.is(xa[i], xb[i]) || !Object.is(wa[i], wb[i])) return false;
+        return true;
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test('L·Lᵀ ≈ A for SPD A', () => {
     fc.assert(
       fc.property(spdCase, ({ n, B, delta }) => {
