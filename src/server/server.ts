@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine } from '../engine/engine.js';
 import { parseModelConfig } from '../engine/config.js';
-import { openSqliteStore } from '../storage/sqlite/index.js';
+import { openSqliteStore, SqliteStore } from '../storage/sqlite/index.js';
 import type { Store } from '../storage/types.js';
 import { createApp, type AppLimitsInput } from './app.js';
 import type { ApiKeys } from './auth.js';
@@ -61,6 +61,11 @@ export interface ServerOptions {
   readonly checkpointIntervalMs?: number;
   /** Build the store (default: {@link openSqliteStore} on `dbPath`, `synchronous = NORMAL`). */
   readonly openStore?: (path: string) => Store;
+  /**
+   * Commit the writes of all requests handled in one event-loop turn together, before any of
+   * them is acknowledged (SqliteStore.enableGroupCommit). Default true; SQLite stores only.
+   */
+  readonly groupCommit?: boolean;
 }
 
 /** A running server. */
@@ -137,15 +142,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   let state: 'starting' | 'ready' | 'draining' | 'closed' = 'starting';
+  // Group commit (one commit per event-loop turn), then, for `power`, the shared WAL fsync.
+  const grouped = store instanceof SqliteStore && options.groupCommit !== false ? store.enableGroupCommit() : null;
+  const wal = walSync;
+  const commitBarrier: (() => Promise<void>) | null =
+    grouped && wal ? () => grouped().then(() => wal.barrier()) : (grouped ?? (wal ? wal.barrier : null));
   const app = createApp({
     engine,
     ...(options.keys ? { keys: options.keys } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     logger,
     metrics: createMetrics(engine, { processMetrics: options.processMetrics ?? true }),
-    isReady: () => state === 'ready',
+    // A failed group commit leaves memory ahead of the disk: not ready, writes refused (restart).
+    isReady: () => state === 'ready' && !(store instanceof SqliteStore && store.failed !== null),
     isDraining: () => state === 'draining',
-    ...(walSync ? { commitBarrier: walSync.barrier } : {}),
+    ...(commitBarrier ? { commitBarrier } : {}),
   });
   const server: Server = createServer(app);
   // A little above typical load-balancer idle timeouts, so the balancer closes first.

@@ -9,19 +9,25 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { MemoryStore } from '../../src/storage/memory/index.js';
+import { StoreConflict } from '../../src/storage/types.js';
 import { MIGRATIONS, openSqliteStore, type SqliteStore } from '../../src/storage/sqlite/index.js';
 import { storageContract, type StoreHarness } from './storage-contract.js';
 
-function sqliteHarness(options: Parameters<typeof openSqliteStore>[1] = {}): StoreHarness {
+function sqliteHarness(options: Parameters<typeof openSqliteStore>[1] = {}, grouped = false): StoreHarness {
   // A directory, so the -wal and -shm files go with the database.
   const dir = mkdtempSync(join(tmpdir(), 'liubai-store-'));
   const path = join(dir, 'store.db');
-  let current = openSqliteStore(path, options);
+  const openOne = (): SqliteStore => {
+    const store = openSqliteStore(path, options);
+    if (grouped) store.enableGroupCommit();
+    return store;
+  };
+  let current = openOne();
   return {
     store: current,
     reopen: () => {
       current.close();
-      current = openSqliteStore(path, options);
+      current = openOne();
       return current;
     },
     cleanup: () => {
@@ -39,6 +45,9 @@ storageContract('memory', () => {
 // The contract's semantics do not depend on `synchronous`; NORMAL spares an fsync per commit so
 // the suite stays fast. FULL (the default) is exercised by the kill -9 test below.
 storageContract('sqlite', () => sqliteHarness({ synchronous: 'NORMAL' }));
+// The same contract with group commit on (as the server runs it): transactions of one turn share
+// one SQLite transaction as savepoints; closing commits the open group.
+storageContract('sqlite, group commit', () => sqliteHarness({ synchronous: 'NORMAL' }, true));
 
 describe('sqlite store specifics', () => {
   let dir: string;
@@ -92,6 +101,81 @@ describe('sqlite store specifics', () => {
     const old = store.getDecision('m', 'old')!;
     expect(old).toMatchObject({ eventId: 'old', modelVersion: 1, draws: 64, exposedAt: 5 });
     expect('representationVersion' in old).toBe(false);
+  });
+
+  describe('group commit', () => {
+    const other = <T>(read: (db: Database.Database) => T): T => inspect(read);
+    const decisions = (): number => other((db) => db.prepare('SELECT COUNT(*) FROM decisions').pluck().get() as number);
+    const record = (eventId: string) => ({
+      modelId: 'm',
+      eventId,
+      modelVersion: 1,
+      posteriorSeq: 0,
+      seed: 's',
+      at: 1,
+      context: {},
+      candidates: [{ id: 'a' }],
+      slate: [{ itemId: 'a', position: 1, propensity: 1, slatePropensity: 1, explored: false }],
+      draws: 1,
+      exposedAt: 1,
+    });
+
+    test('the transactions of one turn commit together, once, after it; the barrier waits for that commit', async () => {
+      const store = open(path, { synchronous: 'NORMAL' });
+      const barrier = store.enableGroupCommit();
+      await expect(barrier()).resolves.toBeUndefined(); // nothing pending
+      store.transaction(() => store.insertDecision(record('a')));
+      store.transaction(() => store.insertDecision(record('b')));
+      // Visible to this connection, not yet to another: one open transaction.
+      expect(store.getDecision('m', 'b')?.eventId).toBe('b');
+      expect(decisions()).toBe(0);
+      const acked = barrier();
+      expect(decisions()).toBe(0);
+      await acked;
+      expect(decisions()).toBe(2);
+      // The next turn opens a new group.
+      store.transaction(() => store.insertDecision(record('c')));
+      await barrier();
+      expect(decisions()).toBe(3);
+    });
+
+    test('a failing transaction in a group rolls back alone (a savepoint); the others commit', async () => {
+      const store = open(path, { synchronous: 'NORMAL' });
+      const barrier = store.enableGroupCommit();
+      store.transaction(() => store.insertDecision(record('a')));
+      expect(() =>
+        store.transaction(() => {
+          store.insertDecision(record('b'));
+          store.insertDecision(record('a')); // reused eventId: StoreConflict
+        }),
+      ).toThrow(StoreConflict);
+      store.transaction(() => store.insertDecision(record('c')));
+      await barrier();
+      expect(other((db) => db.prepare('SELECT event_id FROM decisions ORDER BY id').pluck().all())).toStrictEqual(['a', 'c']);
+    });
+
+    test('a failed COMMIT rolls the whole group back, rejects its barriers and stops the store (fail-stop)', async () => {
+      const store = open(path, { synchronous: 'NORMAL' });
+      // A deferred foreign key fails only at COMMIT: the way to make a group's commit fail.
+      const db = (store as unknown as { db: Database.Database }).db;
+      db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);');
+      const barrier = store.enableGroupCommit();
+      store.transaction(() => store.insertDecision(record('a')));
+      store.transaction(() => db.prepare('INSERT INTO child (p) VALUES (42)').run());
+      await expect(barrier()).rejects.toThrow(/group commit failed/);
+      expect(store.failed).not.toBeNull();
+      expect(decisions()).toBe(0);
+      expect(() => store.transaction(() => store.insertDecision(record('b')))).toThrow(/group commit failed/);
+      await expect(barrier()).rejects.toThrow(/group commit failed/);
+    });
+
+    test('closing commits the open group', () => {
+      const store = open(path, { synchronous: 'NORMAL' });
+      store.enableGroupCommit();
+      store.transaction(() => store.insertDecision(record('a')));
+      store.close();
+      expect(decisions()).toBe(1);
+    });
   });
 
   test('the journal is WAL', () => {

@@ -422,6 +422,11 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
   private readonly q;
+  /** Group commit (see {@link enableGroupCommit}): on, its waiters, a flush scheduled, a failure. */
+  private grouping = false;
+  private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  private flushScheduled = false;
+  private failure: Error | null = null;
 
   /**
    * Open, configure and migrate the database at `path`.
@@ -591,8 +596,65 @@ export class SqliteStore implements Store {
    * up front, so a second writer process waits (busy_timeout) instead of failing to upgrade.
    */
   transaction<T>(fn: () => T): T {
+    if (this.failure) throw this.failure;
+    if (this.grouping && !this.db.inTransaction) {
+      this.db.exec('BEGIN IMMEDIATE');
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+    }
     return this.tx.immediate(fn) as T;
   }
+
+  /**
+   * Group commit, for a server: from now on the first `transaction` of an event-loop turn opens
+   * one SQLite transaction (BEGIN IMMEDIATE) that every further `transaction` of the turn joins
+   * as a savepoint (a failing one rolls back alone), and a `setImmediate` commits it once — one
+   * commit (one WAL append) for all the requests handled in that turn instead of one each.
+   *
+   * The returned barrier resolves once everything written before the call is committed; a
+   * server awaits it before every acknowledgement, so nothing is acknowledged before its commit.
+   * If the group's COMMIT fails, the group is rolled back, waiting barriers reject, and the
+   * store refuses every later transaction (`failed`): the caller's in-memory state is then ahead
+   * of the disk, so it must stop serving writes and restart from the database (fail-stop).
+   * Idempotent. Reads outside transactions see the group's uncommitted writes (one connection).
+   */
+  enableGroupCommit(): () => Promise<void> {
+    this.grouping = true;
+    return () => {
+      if (this.failure) return Promise.reject(this.failure);
+      if (!this.db.inTransaction) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    };
+  }
+
+  /** The failure that stopped group commit, if any (then every transaction throws it). */
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  /** Commit the open group (if any) and settle its waiters. */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const waiters = this.waiters;
+    this.waiters = [];
+    if (this.db.open && this.db.inTransaction) {
+      try {
+        this.db.exec('COMMIT');
+      } catch (error) {
+        try {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        } catch {
+          // The connection is beyond repair; `failure` already stops every later write.
+        }
+        this.failure = new Error(`group commit failed, nothing of it was acknowledged: ${error instanceof Error ? error.message : String(error)}`);
+        for (const w of waiters) w.reject(this.failure);
+        return;
+      }
+    }
+    for (const w of waiters) w.resolve();
+  };
 
   putModel(record: ModelRecord): void {
     this.q.putModel.run({
@@ -764,8 +826,12 @@ export class SqliteStore implements Store {
       : { decisions: 0, feedback: 0, outcomes: 0, ledger: 0, openWindows: 0 };
   }
 
-  /** Close the database (idempotent). The WAL is checkpointed and removed by SQLite. */
+  /**
+   * Close the database (idempotent), committing an open group first. The WAL is checkpointed and
+   * removed by SQLite.
+   */
   close(): void {
+    if (this.db.open && this.grouping) this.flush();
     if (this.db.open) this.db.close();
   }
 }
