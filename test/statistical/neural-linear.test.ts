@@ -1,17 +1,22 @@
 /**
  * Evidence for neural-linear (npm run test:stat), through the same engine and runner as
- * `liubai simulate`, with retrains inline (deterministic):
+ * `liubai simulate`, with retrains inline (deterministic). Both scenarios use the very same
+ * neural-linear settings (checked below): head [s·φ ; 1 ; x] ("wide & deep": embeddings, a constant
+ * and the raw features, so it contains linear-gaussian's model as s = 0), s chosen at every retrain
+ * on 20% held-out outcomes (src/policies/neural-linear/scale.ts), s = 0 before the first retrain.
  * - simulations/nonlinear.json: on a population whose preferences are an even function of the
  *   user features (no linear model can rank better than the item averages), neural-linear earns
- *   significantly more expected reward than linear-gaussian — paired 95% CI over 10 seeds > 0;
+ *   significantly more expected reward than linear-gaussian: paired 95% CI over 10 seeds > 0.
+ *   Measured: +85.4 [40.3, 130.5] expected clicks (1018.3 vs 932.9, horizon 3000);
  * - simulations/linear-control.json: on the bilinear population linear-gaussian represents
- *   exactly, neural-linear is non-inferior within a 10% margin: the paired 95% CI of the
- *   per-seed relative difference (nl − lg)/lg lies above −10%. (It IS significantly worse, by
- *   about 5–6%: the strict "not significantly worse" criterion is not met — see the log line.);
+ *   exactly, neural-linear is not significantly worse: the paired 95% CI over 10 seeds of the
+ *   difference (neural-linear − linear-gaussian) includes 0 or lies above it. Measured: +1.5
+ *   [−10.4, 13.4], relative +0.0% [−0.7%, +0.8%] (seeds 11–20, outside the test: −0.6% [−1.5%, +0.4%]);
  * - supervised-to-bandit on a generated classification CSV ("rings": 3 classes by radius in a
  *   2-D plane plus 2 noise columns — generated because no classification data set ships with our
  *   dependencies): progressive accuracy of both policies, neural-linear significantly higher.
- * Every seed gives the encoder its own seed too (policy.seed = run seed).
+ *   Measured: 0.642 vs 0.482 (paired difference 0.160 [0.124, 0.195], 5 seeds).
+ * Every seed gives the encoder its own seed too (policy.seed = run seed). About 3–4 minutes on 2 cores.
  */
 import { describe, expect, test } from 'vitest';
 import { createRng } from '../../src/core/rng.js';
@@ -63,9 +68,15 @@ describe('neural-linear against linear-gaussian', () => {
     expect(diff.lower).toBeGreaterThan(0);
   });
 
-  test('linear control: neural-linear is non-inferior within 10% (10 seeds, paired)', async () => {
+  test('linear control: neural-linear is not significantly worse (10 seeds, paired)', async () => {
     await initNeuralBackend();
     const scenario = loadScenario(`${ROOT}simulations/linear-control.json`);
+    expect(resolveSeeds(scenario.seeds).length).toBeGreaterThanOrEqual(10);
+    // An honest control: the very neural-linear settings of the non-linear scenario.
+    const nonlinear = loadScenario(`${ROOT}simulations/nonlinear.json`);
+    const policyOf = (sc: Scenario) => sc.policies.find((p) => p.name === 'neural-linear')!.config.policy;
+    expect(policyOf(scenario)).toEqual(policyOf(nonlinear));
+    expect([scenario.horizon, scenario.seeds]).toEqual([nonlinear.horizon, nonlinear.seeds]);
     const r = runScenario(scenario);
     const diff = paired(r['neural-linear']!, r['linear-gaussian']!);
     const relative = meanCi(r['neural-linear']!.map((x, i) => x / r['linear-gaussian']![i]! - 1));
@@ -74,9 +85,9 @@ describe('neural-linear against linear-gaussian', () => {
       `linear control (horizon ${scenario.horizon}): expected reward neural-linear ${avg(r['neural-linear']!).toFixed(1)}, ` +
         `linear-gaussian ${avg(r['linear-gaussian']!).toFixed(1)}; paired difference ${fmt(diff)}, ` +
         `relative ${pct(relative.mean)} [${pct(relative.lower)}, ${pct(relative.upper)}]` +
-        (diff.upper < 0 ? ' — significantly worse, within the 10% margin' : ' — not significantly worse'),
+        (diff.upper < 0 ? ' — significantly worse' : ' — not significantly worse'),
     );
-    expect(relative.lower).toBeGreaterThan(-0.1);
+    expect(diff.upper).toBeGreaterThanOrEqual(0);
   });
 });
 

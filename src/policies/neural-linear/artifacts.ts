@@ -7,7 +7,9 @@
  *   `tf.io.withSaveHandler` and read with a custom `LoadHandler`, both over node:fs (no
  *   tfjs-node needed);
  * - `manifest.json`: the policy config, the learning-log range it was trained on, its seed, the
- *   backend, training metrics, the weights' checksum.
+ *   backend, training metrics (with the held-out log-likelihoods of the head-scale selection),
+ *   the weights' checksum, and `headScale`, the scale s of the embedding block in the head
+ *   (absent in manifests written before it existed: 1, the head they were used with).
  * A version folder is written under a temporary name and renamed, so a reader never sees half an
  * artifact.
  */
@@ -48,8 +50,20 @@ export const manifestSchema = z
         steps: z.number().int().min(0),
         loss: z.array(z.number().nullable()),
         backend: z.string(),
+        validation: z
+          .object({
+            scale: z.number().min(0),
+            best: z.number().min(0),
+            examples: z.number().int().min(0),
+            grid: z.array(z.number().min(0)),
+            logLik: z.array(z.number().nullable()),
+          })
+          .strict()
+          .nullable()
+          .default(null),
       })
       .strict(),
+    headScale: z.number().min(0).max(1e6).default(1),
     checksum: z.string(),
     durationMs: z.number().min(0).nullable(),
     replayed: z.number().int().min(0).nullable(),
@@ -68,6 +82,7 @@ export interface LoadedArtifact {
 }
 
 const MODEL_FILE = 'model.json';
+const finiteOrNull = (xs: readonly number[]) => xs.map((x) => (Number.isFinite(x) ? x : null));
 const WEIGHTS_FILE = 'weights.bin';
 const MANIFEST_FILE = 'manifest.json';
 
@@ -157,7 +172,12 @@ export async function saveArtifact(root: string, result: RetrainResult, info: Re
     seed: result.seed,
     range: result.range,
     backend: neuralBackendInfo()?.backend ?? tf.getBackend(),
-    metrics: { ...result.metrics, loss: result.metrics.loss.map((x) => (Number.isFinite(x) ? x : null)) },
+    metrics: {
+      ...result.metrics,
+      loss: finiteOrNull(result.metrics.loss),
+      validation: result.metrics.validation ? { ...result.metrics.validation, grid: [...result.metrics.validation.grid], logLik: finiteOrNull(result.metrics.validation.logLik) } : null,
+    },
+    headScale: result.headScale,
     checksum: weightsChecksum(result.weights),
     durationMs: info.durationMs,
     replayed: info.replayed,
@@ -222,7 +242,8 @@ export async function loadArtifact(dir: string): Promise<LoadedArtifact> {
   checkWeights(manifest.config, weights);
   const checksum = weightsChecksum(weights);
   if (checksum !== manifest.checksum) throw new Error(`${dir}: weights checksum ${checksum} ≠ manifest ${manifest.checksum}`);
-  const loss = manifest.metrics.loss.map((x) => x ?? Number.NaN);
+  const nanForNull = (xs: ReadonlyArray<number | null>) => xs.map((x) => x ?? Number.NaN);
+  const v = manifest.metrics.validation;
   return {
     dir,
     manifest,
@@ -230,7 +251,8 @@ export async function loadArtifact(dir: string): Promise<LoadedArtifact> {
       version: manifest.version,
       seed: manifest.seed,
       weights,
-      metrics: { ...manifest.metrics, loss },
+      headScale: manifest.headScale,
+      metrics: { ...manifest.metrics, loss: nanForNull(manifest.metrics.loss), validation: v ? { ...v, logLik: nanForNull(v.logLik) } : null },
       range: manifest.range,
     },
   };

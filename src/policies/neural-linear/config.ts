@@ -10,13 +10,19 @@ export type Activation = z.output<typeof activationSchema>;
 
 /**
  * The Bayesian linear head over the encoder's last layer: the `linear-gaussian` posterior in
- * `shared` structure with full covariance over the d + 1 dimensions [φ(x) ; 1].
+ * `shared` structure with full covariance over [s·φ(x) ; 1] and, with `rawFeatures`, the arm's
+ * hashed features x after them.
  * - `noise`: `known` (σ² = `noiseVariance`) or `nig` (σ² ~ InvGamma(a, b), learned);
  * - `priorVariance` τ²: prior variance of each head weight;
- * - `rawFeatures` (default false): also regress on the hashed arm features themselves,
- *   [φ(x) ; 1 ; x] ("wide & deep", Cheng et al. 2016), so the head contains the `linear-gaussian`
- *   shared model as a special case and cannot do much worse where the truth is linear; the raw
- *   dimensions get a dense covariance for the first `maxDenseDims` seen, diagonal after.
+ * - `rawFeatures` (default true): also regress on the hashed arm features themselves,
+ *   [s·φ ; 1 ; x] ("wide & deep", Cheng et al. 2016), so the head contains the `linear-gaussian`
+ *   shared model (plus a constant) as the special case s = 0; the raw dimensions get a dense
+ *   covariance for the first `maxDenseDims` seen, diagonal after;
+ * - `embeddingScale` s (default `validated`): a fixed number, or chosen at every retrain on the
+ *   held-out share `validationShare` of the training window (./scale.ts: cross-validated
+ *   predictive likelihood, one-standard-error rule, grid 0 and 2^−8…2^2). With `validated`, the
+ *   untrained encoder of version 0 gets s = 0 with `rawFeatures`, else 1. `rawFeatures: false`
+ *   with `embeddingScale: 1` is the NeuralLinear of Riquelme et al. 2018.
  */
 export const headConfigSchema = z
   .object({
@@ -30,15 +36,16 @@ export const headConfigSchema = z
       })
       .strict()
       .default({ a: 1, b: 1 }),
-    rawFeatures: z.boolean().default(false),
+    rawFeatures: z.boolean().default(true),
     maxDenseDims: z.number().int().min(8).max(2048).default(256),
+    embeddingScale: z.union([z.literal('validated'), z.number().min(0).max(1e6)]).default('validated'),
   })
   .strict();
 
 /**
  * `neural-linear` policy config (Riquelme, Tucker & Snoek 2018, "Deep Bayesian Bandits
  * Showdown", §3 NeuralLinear): an MLP encoder φ learned from the log by weighted regression of the
- * rewards, and Thompson sampling from a Bayesian linear regression on [φ(x) ; 1].
+ * rewards, and Thompson sampling from a Bayesian linear regression on [s·φ(x) ; 1 ; x] (`head`).
  *
  * - `hidden` (1–4 layers of 1–1024 units, default [64, 32]): layer sizes; the last is the head's d;
  * - `activation` (default `relu`);
@@ -51,10 +58,13 @@ export const headConfigSchema = z
  * - `retrainEvery` (outcomes; 0 = only on demand, `liubai train`);
  * - `maxTrainingOutcomes`: the encoder trains on the most recent outcomes of the log, at most this
  *   many (retracted ones removed); the head always covers the whole log;
+ * - `validationShare` (0 < share ≤ 0.5, default 0.2): with `head.embeddingScale: 'validated'`, the
+ *   share of the training window held out (a seeded draw per outcome) to choose the scale; the
+ *   encoder never trains on it (the head still folds it);
  * - `warmStart` (default true): a retrain starts from the current encoder, else from a fresh
  *   seeded initialization;
- * - `seed`: seed of the initial weights and of every retrain's shuffling (with the retrain's
- *   version and data range).
+ * - `seed`: seed of the initial weights and of every retrain's shuffling and holdout draw (with
+ *   the retrain's version and data range).
  */
 export const neuralLinearConfigSchema = z
   .object({
@@ -68,6 +78,7 @@ export const neuralLinearConfigSchema = z
     batchSize: z.number().int().min(1).max(65_536).default(256),
     retrainEvery: z.number().int().min(0).max(100_000_000).default(5000),
     maxTrainingOutcomes: z.number().int().min(1).max(10_000_000).default(50_000),
+    validationShare: z.number().gt(0).max(0.5).default(0.2),
     warmStart: z.boolean().default(true),
     head: headConfigSchema.prefault({}),
     seed: z.union([z.number().int(), z.string().min(1).max(128)]).default(0),

@@ -41,6 +41,7 @@ export {
   type RetrainRuntime,
 } from './retrainable.js';
 export type { EncoderWeights, DenseWeights } from './weights.js';
+export { EMBEDDING_SCALE_GRID, initialHeadScale, selectEmbeddingScale, type ScaleSelection } from './scale.js';
 
 /**
  * A `neural-linear` policy at representation version 0: the seeded initial encoder and a prior

@@ -1,6 +1,7 @@
 /**
  * The training window of a neural-linear policy: the most recent outcomes it folded (arm vector
- * with indices masked to the encoder's input, reward, weight), at most `capacity` of them. A
+ * with its full hashed indices — training masks them to the encoder's input, the head-scale
+ * selection needs them as the head sees them — reward, weight), at most `capacity` of them. A
  * retraction removes the outcome it retracts (the newest live entry with the same features and
  * reward) instead of being stored. No tensorflow.js here.
  *
@@ -32,14 +33,8 @@ export class Journal {
   private first = 0;
   private end = 0;
 
-  /**
-   * @param capacity most entries kept (≥ 1)
-   * @param mask input mask 2^inputBits − 1 applied to every index
-   */
-  constructor(
-    readonly capacity: number,
-    private readonly mask: number,
-  ) {
+  /** @param capacity most entries kept (≥ 1) */
+  constructor(readonly capacity: number) {
     const entries = Math.min(capacity, 1024);
     this.start = new Int32Array(entries);
     this.nnz = new Int32Array(entries);
@@ -56,7 +51,7 @@ export class Journal {
 
   /**
    * Record an outcome (weight > 0), or remove the newest live outcome a retraction (weight < 0)
-   * names: same masked features, same float32 values and reward. A retraction that matches
+   * names: same indices, same float32 values and reward. A retraction that matches
    * nothing (its outcome already left the window) changes nothing.
    */
   record(arm: SparseVector, reward: number, weight: number): void {
@@ -74,7 +69,7 @@ export class Journal {
     this.reward[e] = reward;
     this.weight[e] = weight;
     for (let j = 0; j < arm.nnz; j++) {
-      this.idx[this.used] = arm.indices[j]! & this.mask;
+      this.idx[this.used] = arm.indices[j]!;
       this.val[this.used++] = arm.values[j]!;
     }
   }
@@ -86,7 +81,7 @@ export class Journal {
       const s = this.start[e]!;
       let same = true;
       for (let j = 0; j < arm.nnz && same; j++) {
-        same = this.idx[s + j] === (arm.indices[j]! & this.mask) && this.val[s + j] === Math.fround(arm.values[j]!);
+        same = this.idx[s + j] === arm.indices[j]! && this.val[s + j] === Math.fround(arm.values[j]!);
       }
       if (same) {
         this.weight[e] = 0;

@@ -3,12 +3,14 @@
  * layer of a learned encoder (Riquelme, Tucker & Snoek 2018, "Deep Bayesian Bandits Showdown",
  * NeuralLinear; Snoek et al. 2015 for the Bayesian last layer).
  *
- *   score_i = θᵀ[φ(x_i) ; 1],   θ ~ N(μ, σ²·Λ⁻¹)   (one θ per decision)
+ *   score_i = θᵀ[s·φ(x_i) ; 1 ; x_i],   θ ~ N(μ, σ²·Λ⁻¹)   (one θ per decision)
  *
- * where x_i is candidate i's hashed arm vector, φ the encoder (fixed between retrains) and
- * (μ, Λ) the `linear-gaussian` posterior (shared structure, full covariance over d + 1
- * dimensions) of every outcome folded since this encoder was adopted — by construction the whole
- * learning log, replayed by the model at the swap.
+ * where x_i is candidate i's hashed arm vector (in the head only with `head.rawFeatures`), φ the
+ * encoder and s the scale of its block (both fixed between retrains; s chosen on held-out
+ * outcomes at each retrain, ./scale.ts), and (μ, Λ) the `linear-gaussian` posterior (shared
+ * structure, full covariance over the d + 1 dense dimensions and the first raw ones) of every
+ * outcome folded since this encoder was adopted — by construction the whole learning log,
+ * replayed by the model at the swap. With s = 0 the head is a linear-gaussian model on [1 ; x].
  *
  * Synchronous like every policy: sample/summarize/update/decay/snapshot use the current encoder.
  * Head updates are buffered and folded in one batched forward pass before the next read (the
@@ -26,6 +28,7 @@ import type { NeuralLinearConfig } from './config.js';
 import { Encoder } from './encoder.js';
 import { Journal } from './journal.js';
 import type { RetrainablePolicy, RetrainRequest } from './retrainable.js';
+import { initialHeadScale } from './scale.js';
 import { trainEncoder, type RetrainJob, type RetrainResult } from './train.js';
 import { checkWeights, cloneWeights, initEncoderWeights, weightsChecksum, type EncoderWeights } from './weights.js';
 
@@ -62,6 +65,8 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
   /** Dense head dimensions d + 1 (the embedding and a constant 1); raw features follow. */
   private readonly headDim: number;
   private readonly raw: boolean;
+  /** Scale s of the embedding block, [s·φ ; 1 ; x]. */
+  readonly headScale: number;
   private readonly headIndices: Int32Array;
   private readonly emptyContext: SparseVector;
   private pending: PendingUpdate[] = [];
@@ -71,10 +76,14 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
   private cacheHead: DecisionFeatures | null = null;
 
   /**
-   * @throws RangeError when the weights do not fit the config; Error when tfjs is not initialized
+   * @param headScale scale of the embedding block (default: that of version 0, ./scale.ts)
+   * @throws RangeError when the weights do not fit the config or the scale is negative or not
+   *   finite; Error when tfjs is not initialized
    */
-  constructor(config: NeuralLinearConfig, weights: EncoderWeights, version: number) {
+  constructor(config: NeuralLinearConfig, weights: EncoderWeights, version: number, headScale = initialHeadScale(config)) {
     checkWeights(config, weights);
+    if (!(headScale >= 0) || !Number.isFinite(headScale)) throw new RangeError(`neural-linear: head scale must be finite and >= 0, got ${headScale}`);
+    this.headScale = headScale;
     this.config = config;
     this.weights = weights;
     this.checksum = weightsChecksum(weights);
@@ -100,11 +109,11 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
       covariance: 'full',
       maxDenseDims: Math.max(8, this.headDim + (this.raw ? config.head.maxDenseDims : 0)),
     });
-    this.journal = new Journal(config.maxTrainingOutcomes, weights.inputDim - 1);
+    this.journal = new Journal(config.maxTrainingOutcomes);
   }
 
   /**
-   * Write the head vector of one arm from its embedding `e` (d values): [φ ; 1], then with
+   * Write the head vector of one arm from its embedding `e` (d values): [s·φ ; 1], then with
    * `rawFeatures` the arm's own indices shifted by d + 1 (sorted, so the vector stays sorted).
    */
   private headVector(e: Float64Array, at: number, arm: SparseVector): SparseVector {
@@ -113,9 +122,8 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
     const nnz = D + (this.raw ? arm.nnz : 0);
     const indices = this.raw ? new Int32Array(nnz) : this.headIndices;
     const values = new Float64Array(nnz);
-    values.set(e.subarray(at, at + d));
-    const PHI = Number(process.env['PHI_SCALE'] ?? 1);
-    if (PHI !== 1) for (let j = 0; j < d; j++) values[j]! *= PHI;
+    const s = this.headScale;
+    for (let j = 0; j < d; j++) values[j] = s * e[at + j]!;
     values[d] = 1;
     if (this.raw) {
       indices.set(this.headIndices);
@@ -155,11 +163,6 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
       n,
       this.embedBuf,
     );
-    if (process.env['PHI_DEBUG']) {
-      let ss = 0;
-      for (let j = 0; j < n * d; j++) ss += this.embedBuf[j]! ** 2;
-      console.log(`v${this.representationVersion} n=${n} mean ||phi||^2=${(ss / n).toFixed(2)}`);
-    }
     for (let r = 0; r < n; r++) {
       const u = batch[r]!;
       const outcome: OutcomeFeatures = { itemId: '', context: this.emptyContext, arm: this.headVector(this.embedBuf, r * d, u.arm) };
@@ -211,7 +214,7 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
     return {
       kind: KIND,
       format: NEURAL_LINEAR_SNAPSHOT_FORMAT,
-      state: { representationVersion: this.representationVersion, encoder: this.checksum, head: this.head.toState() },
+      state: { representationVersion: this.representationVersion, encoder: this.checksum, headScale: this.headScale, head: this.head.toState() },
     };
   }
 
@@ -228,6 +231,7 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
         activation: this.config.activation,
         backend: neuralBackendInfo()?.backend ?? null,
       },
+      headScale: this.headScale,
       trainingWindow: this.journal.size,
       skippedUpdates: this.skipped,
       head: this.head.describe(),
@@ -247,7 +251,7 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
   }
 
   withRepresentation(result: RetrainResult): NeuralLinearPolicy {
-    return new NeuralLinearPolicy(this.config, result.weights, result.version);
+    return new NeuralLinearPolicy(this.config, result.weights, result.version, result.headScale);
   }
 
   /** The encoder's weights (shared, read-only), e.g. to save an artifact. */

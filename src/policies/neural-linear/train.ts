@@ -1,5 +1,12 @@
 /**
- * One retrain of the encoder: weighted regression of the logged rewards on the arm vectors,
+ * One retrain: the encoder, then the scale of its block in the head.
+ *
+ * With `head.embeddingScale: 'validated'`, a seeded share (`validationShare`) of the training
+ * window is held out first; the encoder trains on the rest, then embeds the whole window and
+ * ./scale.ts chooses the head's embedding scale s on the held-out outcomes. Otherwise the encoder
+ * trains on the whole window and s is the configured number.
+ *
+ * The encoder: weighted regression of the logged rewards on the arm vectors,
  * r̂(x) = w_outᵀ·φ(x) + b_out, trained with Adam (Kingma & Ba 2015) on minibatches shuffled by
  * the job's seeded stream. Synchronous: it runs in a worker thread when serving and inline in
  * simulations and `liubai train`; same job, same backend → same weights.
@@ -15,11 +22,13 @@
  * slots), so a retrain leaves `tf.memory().numTensors` where it found it.
  */
 import type { GradSaveFunc, Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
+import { deriveSeed } from '../../core/hash.js';
 import { createRng } from '../../core/rng.js';
 import { loadedTf, neuralBackendInfo, type Tf } from './backend.js';
 import type { NeuralLinearConfig } from './config.js';
-import { activate, emptyPacked, packRows, type PackedRows } from './encoder.js';
+import { activate, emptyPacked, Encoder, packRows, type PackedRows } from './encoder.js';
 import type { TrainingData } from './journal.js';
+import { holdoutMask, initialHeadScale, selectEmbeddingScale, selectRows, type ScaleSelection } from './scale.js';
 import type { EncoderWeights } from './weights.js';
 
 /** Where a retrain's data came from (the learning-log range), for the manifest. */
@@ -46,6 +55,7 @@ export interface RetrainJob {
 
 /** What a retrain reports. */
 export interface RetrainMetrics {
+  /** Outcomes the encoder trained on (the window minus the held-out ones). */
   readonly examples: number;
   readonly epochs: number;
   readonly steps: number;
@@ -53,6 +63,8 @@ export interface RetrainMetrics {
   readonly loss: number[];
   /** Backend the training ran on. */
   readonly backend: string;
+  /** The embedding-scale selection on the held-out outcomes (null when s is fixed or nothing was held out). */
+  readonly validation: ScaleSelection | null;
 }
 
 /** A retrained encoder. */
@@ -60,6 +72,8 @@ export interface RetrainResult {
   readonly version: number;
   readonly seed: string;
   readonly weights: EncoderWeights;
+  /** Scale s of the embedding block in the head, [s·φ ; 1 ; x] (see ./scale.ts). */
+  readonly headScale: number;
   readonly metrics: RetrainMetrics;
   readonly range: DataRange;
 }
@@ -117,13 +131,54 @@ function trainableFirstLayer(tf: Tf, w1: Variable, packed: PackedRows): Tensor2D
 }
 
 /**
- * Train an encoder on a job's data (see the module comment). With no examples the starting
- * weights are returned unchanged (a new version all the same: the head is rebuilt).
+ * One retrain of a job (see the module comment): the new encoder and the head's embedding scale.
+ * With no examples the starting weights are returned unchanged (a new version all the same: the
+ * head is rebuilt).
  * @throws Error when tfjs is not initialized
  */
 export function trainEncoder(job: RetrainJob): RetrainResult {
+  const { config } = job;
+  const fixed = config.head.embeddingScale;
+  const base = { version: job.version, seed: job.seed, range: job.range };
+  if (fixed !== 'validated') {
+    const { weights, metrics } = fitEncoder(job, job.data);
+    return { ...base, weights, headScale: fixed, metrics: { ...metrics, validation: null } };
+  }
+  const heldOut = holdoutMask(job.data.n, config.validationShare, createRng(deriveSeed('neural-linear-holdout', job.seed)));
+  const { weights, metrics } = fitEncoder(job, selectRows(job.data, heldOut, 0));
+  const d = weights.layers[weights.layers.length - 1]!.units;
+  const selection = selectEmbeddingScale(job.data, heldOut, embedWindow(weights, job.data), d, config.head);
+  // Nothing held out (a tiny window) or nothing left to train on: keep the scale of version 0.
+  const headScale = selection?.scale ?? initialHeadScale(config);
+  return { ...base, weights, headScale, metrics: { ...metrics, validation: selection } };
+}
+
+/** φ of every outcome of `data` under `weights`, row-major n × d (batched forward passes). */
+function embedWindow(weights: EncoderWeights, data: TrainingData): Float64Array {
+  const encoder = new Encoder(weights);
+  try {
+    const d = encoder.dim;
+    const out = new Float64Array(data.n * d);
+    const CHUNK = 1024;
+    const order = new Int32Array(Math.min(CHUNK, data.n));
+    const buf = new Float64Array(order.length * d);
+    const packed = emptyPacked();
+    for (let from = 0; from < data.n; from += CHUNK) {
+      const k = Math.min(CHUNK, data.n - from);
+      for (let r = 0; r < k; r++) order[r] = from + r;
+      encoder.forwardPacked(packBatch(data, order, 0, k, encoder.mask, packed), buf);
+      out.set(buf.subarray(0, k * d), from * d);
+    }
+    return out;
+  } finally {
+    encoder.dispose();
+  }
+}
+
+/** Adam on the weighted loss over `data`, from the job's starting weights (see the module comment). */
+function fitEncoder(job: RetrainJob, data: TrainingData): { weights: EncoderWeights; metrics: Omit<RetrainMetrics, 'validation'> } {
   const tf = loadedTf();
-  const { config, data, init } = job;
+  const { config, init } = job;
   const backend = neuralBackendInfo()?.backend ?? tf.getBackend();
   const mask = init.inputDim - 1;
   // Inside tidy: a variable shares its initial tensor's data, and the initial tensor itself must
@@ -197,13 +252,7 @@ export function trainEncoder(job: RetrainJob): RetrainResult {
       layers: init.layers.map((l, i) => ({ inputs: l.inputs, units: l.units, kernel: read(kernels[i]!), bias: read(biases[i]!) })),
       output: { inputs: init.output.inputs, units: 1, kernel: read(outK), bias: read(outB) },
     };
-    return {
-      version: job.version,
-      seed: job.seed,
-      weights,
-      metrics: { examples: data.n, epochs: data.n > 0 ? config.epochs : 0, steps, loss: epochLoss, backend },
-      range: job.range,
-    };
+    return { weights, metrics: { examples: data.n, epochs: data.n > 0 ? config.epochs : 0, steps, loss: epochLoss, backend } };
   } finally {
     optimizer.dispose();
     for (const v of vars) v.dispose();

@@ -1,7 +1,9 @@
 /**
  * neural-linear: config, backend selection, seeded weights, the sparse encoder (exact values on a
  * tiny net, batch invariance), the training window, the policy (head = linear-gaussian over the
- * embeddings, lazy batching exact, retractions), training, and tensor hygiene.
+ * scaled embeddings, lazy batching exact, retractions, the scale of version 0), training (with the
+ * held-out choice of the head scale), and tensor hygiene. The scale selection itself:
+ * neural-linear-scale.test.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -59,8 +61,16 @@ function randomArm(rng: ReturnType<typeof createRng>, items = 5): SparseVector {
 describe('config', () => {
   test('every field has a default', () => {
     const c = neuralLinearConfigSchema.parse({ kind: 'neural-linear' });
-    expect(c).toMatchObject({ hidden: [64, 32], activation: 'relu', inputBits: 12, loss: 'mse', epochs: 3, batchSize: 256 });
-    expect(c.head).toEqual({ noise: 'known', priorVariance: 1, noiseVariance: 0.25, nigPrior: { a: 1, b: 1 }, rawFeatures: false, maxDenseDims: 256 });
+    expect(c).toMatchObject({ hidden: [64, 32], activation: 'relu', inputBits: 12, loss: 'mse', epochs: 3, batchSize: 256, validationShare: 0.2 });
+    expect(c.head).toEqual({
+      noise: 'known',
+      priorVariance: 1,
+      noiseVariance: 0.25,
+      nigPrior: { a: 1, b: 1 },
+      rawFeatures: true,
+      maxDenseDims: 256,
+      embeddingScale: 'validated',
+    });
     expect(policyConfigSchema.parse({ kind: 'neural-linear' }).kind).toBe('neural-linear');
   });
   test.each([
@@ -70,6 +80,10 @@ describe('config', () => {
     ['learningRate', { learningRate: 0 }],
     ['retrainEvery', { retrainEvery: -1 }],
     ['head', { head: { priorVariance: 0 } }],
+    ['head', { head: { embeddingScale: -1 } }],
+    ['head', { head: { embeddingScale: 'auto' } }],
+    ['validationShare', { validationShare: 0 }],
+    ['validationShare', { validationShare: 0.6 }],
     ['extra', { extra: 1 }],
   ])('rejects a bad %s', (_field, over) => {
     expect(neuralLinearConfigSchema.safeParse({ kind: 'neural-linear', ...over }).success).toBe(false);
@@ -156,14 +170,16 @@ describe('encoder', () => {
 });
 
 describe('journal', () => {
-  test('keeps the newest `capacity` outcomes, masks indices, and a retraction removes its outcome', () => {
-    const j = new Journal(3, 0xff);
+  test('keeps the newest `capacity` outcomes with their full indices, and a retraction removes its outcome', () => {
+    const j = new Journal(3);
     const x = (i: number) => vec([[i, 1], [300, 0.5]]);
     for (let i = 0; i < 5; i++) j.record(x(i), i, 1);
     let d = j.trainingData();
     expect(d.n).toBe(3);
     expect(Array.from(d.rewards)).toEqual([2, 3, 4]);
-    expect(Array.from(d.indices)).toEqual([2, 44, 3, 44, 4, 44]); // 300 & 255 = 44
+    // Not masked here (training masks to the encoder's input; the head-scale selection needs them whole).
+    expect(Array.from(d.indices)).toEqual([2, 300, 3, 300, 4, 300]);
+    j.record(vec([[3, 1], [44, 0.5]]), 3, -1); // 44 = 300 & 255 but another feature: no match
     j.record(x(3), 3, -0.5); // retraction: weight is ignored, the match is removed
     j.record(x(0), 0, -1); // its outcome left the window: nothing happens
     d = j.trainingData();
@@ -172,7 +188,7 @@ describe('journal', () => {
   });
 
   test('compaction keeps the window intact over many appends', () => {
-    const j = new Journal(7, 0xfff);
+    const j = new Journal(7);
     const rng = createRng('journal');
     const kept: number[] = [];
     for (let t = 0; t < 500; t++) {
@@ -187,8 +203,8 @@ describe('journal', () => {
 });
 
 describe('policy', () => {
-  test('the head is the linear-gaussian posterior over [φ(x) ; 1]', () => {
-    const c = config({ head: { noiseVariance: 0.5, priorVariance: 2 } });
+  test.each([1, 0.375])('the head is the linear-gaussian posterior over [s·φ(x) ; 1] (s = %s, no raw features)', (s) => {
+    const c = config({ head: { noiseVariance: 0.5, priorVariance: 2, rawFeatures: false, embeddingScale: s } });
     const policy = createNeuralLinear(c);
     const reference = new LinearPosterior({
       structure: 'shared',
@@ -205,7 +221,7 @@ describe('policy', () => {
     const e = new Float64Array(8);
     const toHead = (x: SparseVector): SparseVector => {
       enc.embed([x], 1, e);
-      return { dim: 9, nnz: 9, indices: Int32Array.from({ length: 9 }, (_, i) => i), values: Float64Array.from([...e, 1]) };
+      return { dim: 9, nnz: 9, indices: Int32Array.from({ length: 9 }, (_, i) => i), values: Float64Array.from([...e.map((v) => s * v), 1]) };
     };
     const rng = createRng('head');
     const arms = Array.from({ length: 20 }, () => randomArm(rng));
@@ -255,8 +271,8 @@ describe('policy', () => {
     b.dispose();
   });
 
-  test('rawFeatures: the head also regresses on the arm features, shifted past [φ ; 1]', () => {
-    const policy = createNeuralLinear(config({ head: { rawFeatures: true } }));
+  test('rawFeatures (default): the head also regresses on the arm features, shifted past [s·φ ; 1]', () => {
+    const policy = createNeuralLinear(config());
     const rng = createRng('raw');
     for (let t = 0; t < 50; t++) policy.update(outcome(randomArm(rng, 3)), t % 2, 1);
     // 9 embedding dims, then bias, 3 item indicators and 3 numeric features: 16 dense dims.
@@ -267,6 +283,33 @@ describe('policy', () => {
     // A never-seen raw feature adds its prior variance τ² = 1 (times its value²) to the score's.
     expect(sd[1]! ** 2).toBeGreaterThan(1);
     policy.dispose();
+  });
+
+  test('version 0: s = 0 with raw features (the random encoder does not matter), 1 without, or the configured number', () => {
+    expect(createNeuralLinear(config()).headScale).toBe(0);
+    expect(createNeuralLinear(config({ head: { rawFeatures: false } })).headScale).toBe(1);
+    expect(createNeuralLinear(config({ head: { embeddingScale: 0.25 } })).headScale).toBe(0.25);
+    // Two different random encoders, the same outcomes: with s = 0 the same posterior scores.
+    const a = createNeuralLinear(config({ seed: 1 }));
+    const b = createNeuralLinear(config({ seed: 2 }));
+    expect(weightsChecksum(a.encoderWeights())).not.toBe(weightsChecksum(b.encoderWeights()));
+    const rng = createRng('s0');
+    for (let t = 0; t < 40; t++) {
+      const x = outcome(randomArm(rng));
+      const r = rng.uniform();
+      a.update(x, r, 1);
+      b.update(x, r, 1);
+    }
+    const probe = decision([randomArm(rng), randomArm(rng), randomArm(rng)]);
+    const [ma, sa, mb, sb] = Array.from({ length: 4 }, () => new Float64Array(3));
+    a.summarize(probe, ma!, sa!);
+    b.summarize(probe, mb!, sb!);
+    expect(Array.from(ma!)).toEqual(Array.from(mb!));
+    expect(Array.from(sa!)).toEqual(Array.from(sb!));
+    expect(a.describe()).toMatchObject({ headScale: 0 });
+    expect(() => new NeuralLinearPolicy(config(), a.encoderWeights(), 0, -1)).toThrow(RangeError);
+    a.dispose();
+    b.dispose();
   });
 
   test('registry builds it; it is not restored from a snapshot', () => {
@@ -297,12 +340,34 @@ describe('training', () => {
     const c = config({ epochs: 30, batchSize: 32, learningRate: 0.02 });
     const r1 = trainEncoder(xorJob(c, 400, 'xor'));
     const r2 = trainEncoder(xorJob(c, 400, 'xor'));
-    expect(r1.metrics.examples).toBe(400);
+    // 'validated' (default): about validationShare = 20% held out, the encoder trains on the rest.
+    const held = r1.metrics.validation!.examples;
+    expect(r1.metrics.examples + held).toBe(400);
+    expect(held).toBeGreaterThan(400 * 0.2 - 3 * Math.sqrt(400 * 0.2 * 0.8));
+    expect(held).toBeLessThan(400 * 0.2 + 3 * Math.sqrt(400 * 0.2 * 0.8));
     expect(r1.metrics.loss).toHaveLength(30);
     // Predicting the mean (0.5) costs 0.25; the XOR is learnable to well below that.
     expect(r1.metrics.loss[29]!).toBeLessThan(0.05);
     expect(weightsChecksum(r1.weights)).toBe(weightsChecksum(r2.weights));
     expect(r1.version).toBe(1);
+    // The raw features cannot express an XOR: the held-out outcomes want the embeddings.
+    expect(r1.headScale).toBeGreaterThan(0);
+    expect(r1.headScale).toBe(r2.headScale);
+    expect(r1.metrics.validation!.logLik).toHaveLength(r1.metrics.validation!.grid.length);
+    const policy = createNeuralLinear(c);
+    const next = policy.withRepresentation(r1);
+    expect(next.headScale).toBe(r1.headScale);
+    expect(next.describe()).toMatchObject({ headScale: r1.headScale, representationVersion: 1 });
+    next.dispose();
+    policy.dispose();
+  });
+
+  test('a fixed embeddingScale trains on the whole window and keeps that scale', () => {
+    const c = config({ epochs: 2, batchSize: 32, head: { embeddingScale: 0.5 } });
+    const r = trainEncoder(xorJob(c, 100, 'fixed'));
+    expect(r.metrics.examples).toBe(100);
+    expect(r.metrics.validation).toBeNull();
+    expect(r.headScale).toBe(0.5);
   });
 
   test('tensor count is unchanged by many decisions, updates and retrains', () => {
