@@ -20,7 +20,7 @@ export type Activation = z.output<typeof activationSchema>;
  *   covariance for the first `maxDenseDims` seen, diagonal after;
  * - `embeddingScale` s (default `validated`): a fixed number, or chosen at every retrain on the
  *   held-out share `validationShare` of the training window (./scale.ts: cross-validated
- *   predictive likelihood, one-standard-error rule, grid 0 and 2^−8…2^2). With `validated`, the
+ *   predictive likelihood, two-standard-error rule, grid 0 and 2^−8…2^2). With `validated`, the
  *   untrained encoder of version 0 gets s = 0 with `rawFeatures`, else 1. `rawFeatures: false`
  *   with `embeddingScale: 1` is the NeuralLinear of Riquelme et al. 2018.
  */

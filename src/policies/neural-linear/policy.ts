@@ -181,10 +181,13 @@ export class NeuralLinearPolicy implements RetrainablePolicy {
     this.head.sample(this.headFeatures(input), rng, out, temperature);
   }
 
-  /** {@link sample} with the embeddings and the head's per-decision work done once. */
-  prepare(input: DecisionFeatures, temperature: number): PreparedSampler {
+  /**
+   * {@link sample} with the embeddings and the head's per-decision work done once; `draws` goes
+   * to the head, which picks θ-space or score-space draws by cost (LinearPosterior.prepare).
+   */
+  prepare(input: DecisionFeatures, temperature: number, draws?: number): PreparedSampler {
     this.flush();
-    return this.head.prepare(this.headFeatures(input), temperature);
+    return this.head.prepare(this.headFeatures(input), temperature, draws);
   }
 
   summarize(input: DecisionFeatures, mean: Float64Array, sd: Float64Array): void {

@@ -9,7 +9,8 @@
  * dimension the head uses widens its Thompson draws. Where the truth is linear in x, both make
  * the head worse than the linear-gaussian model it contains, unless s is small.
  *
- * Selection (cross-validation with the one-standard-error rule, Breiman et al. 1984; Hastie,
+ * Selection (cross-validation with a k-standard-error rule, k = {@link SE_RULE} = 2, after the
+ * one-standard-error rule of Breiman et al. 1984; Hastie,
  * Tibshirani & Friedman, "The Elements of Statistical Learning", §7.10): a seeded share of the
  * training window is held out and the encoder is trained on the rest (see train.ts). For each s
  * of an ascending grid that starts at 0, the head's posterior is fitted to the training part and
@@ -19,7 +20,7 @@
  *   a_n = a + Σw/2, b_n = b + (yᵀWy − μᵀAμ)/2 and y_i ~ Student-t_{2a_n}(z_iᵀμ, (b_n/a_n)(1/w_i + z_iᵀA⁻¹z_i))
  *   (Bishop 2006, §3.3; Murphy 2012, §7.6.3).
  * With s* the grid value of largest Σ_i ℓ_s(i), the chosen s is the smallest one whose total is
- * within one standard error of s*'s: Σ_i (ℓ_s*(i) − ℓ_s(i)) ≤ sd_i(ℓ_s*(i) − ℓ_s(i))·√n_val.
+ * within two standard errors of s*'s: Σ_i (ℓ_s*(i) − ℓ_s(i)) ≤ 2·sd_i(ℓ_s*(i) − ℓ_s(i))·√n_val.
  * So the embeddings enter the head only as far as they predict unseen outcomes better, and
  * s = 0 (the head is then exactly a linear-gaussian model on [1 ; x]) when they do not.
  *
@@ -34,7 +35,14 @@ import { logGamma } from '../../core/stats.js';
 import type { NeuralLinearConfig } from './config.js';
 import type { TrainingData } from './journal.js';
 
-/** The scales tried: 0, then 2^−8 … 2^2 (ascending, as the one-standard-error rule needs). */
+/**
+ * Standard errors within which a smaller s is preferred (2: the embeddings must beat the simpler
+ * head by about two standard errors of the paired held-out difference — a guard against the
+ * twelve-way grid picking noise, where one SE let s > 0 through on linear worlds).
+ */
+export const SE_RULE = 2;
+
+/** The scales tried: 0, then 2^−8 … 2^2 (ascending, as the standard-error rule needs). */
 export const EMBEDDING_SCALE_GRID: readonly number[] = [0, ...Array.from({ length: 11 }, (_, k) => 2 ** (k - 8))];
 
 /** What a selection found (kept in the retrain's metrics and its artifact manifest). */
@@ -313,7 +321,7 @@ export function selectEmbeddingScale(
     let ss = 0;
     for (let i = 0; i < nVal; i++) ss += (a[i]! - b[i]! - mean) ** 2;
     const se = nVal > 1 ? Math.sqrt(ss / (nVal - 1)) * Math.sqrt(nVal) : 0;
-    if (mean * nVal <= se) {
+    if (mean * nVal <= SE_RULE * se) {
       chosen = g;
       break;
     }

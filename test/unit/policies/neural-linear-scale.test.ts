@@ -197,8 +197,8 @@ describe('the choice', () => {
     expect(sel.scale).toBe(0);
   });
 
-  test('the one-standard-error rule: the smallest s within one SE of the best, not the best', () => {
-    // A weak embedding signal: the best grid value beats s = 0 by less than one standard error.
+  test('the standard-error rule: the smallest s within SE_RULE standard errors of the best, not the best', () => {
+    // A weak embedding signal: the best grid value beats s = 0 by less than SE_RULE standard errors.
     const w = world('weak', (u) => 0.8 * u + 0.02 * Math.abs(u), (u, rng) => [Math.abs(u), rng.normal()]);
     const sel = selectEmbeddingScale(w.d, w.mask, w.emb, 2, head())!;
     expect(sel.best).toBeGreaterThan(0);
