@@ -237,21 +237,22 @@ class SharedDrawPlan {
 /** Sherman–Morrison steps on Σ before it is recomputed from the factor (bounds rounding drift). */
 const SIGMA_RESYNC = 1000;
 
-/** Cost of one standard normal draw in multiply-adds (alea + Marsaglia polar, measured ≈ 6–10). */
-const NORMAL_COST = 8;
+/** Cost of one standard normal draw in multiply-adds (alea + Marsaglia polar: ≈ 40 ns, measured). */
+const NORMAL_COST = 30;
 
 /**
  * Whether `draws` draws of a shared-structure decision are cheaper in score space than in θ
- * space, by multiply-add counts (see LinearPosterior.prepare): θ space pays per draw
- * n_s²/2 + (n_s + n_x) normals + Σnnz (n_x ≤ Σnnz, counted at its bound); score space pays once
- * n_s·Σnnz (L⁻¹x) + k²·n_s/2 (S) + k³/6 (its factor) and per draw k normals + k²/2.
- * A single draw is always θ space.
+ * space, by multiply-add counts (see LinearPosterior.prepare) for n_s dense slots, k candidates,
+ * Σnnz entries of which `dense` fall in the dense block: θ space pays per draw n_s²/2 (the back
+ * substitution) + (n_s + Σnnz − dense) normals (the extra dimensions counted with repeats) +
+ * Σnnz; score space pays once dense·n_s (W) + k·dense/2 (S) + k³/6 (its factor) and per draw
+ * k normals + k²/2. A single draw is always θ space.
  */
-export function preferScoreSpace(ns: number, k: number, nnz: number, draws: number): boolean {
+export function preferScoreSpace(ns: number, k: number, nnz: number, dense: number, draws: number): boolean {
   // One draw in θ space is `sample` itself, with nothing to plan.
   if (draws <= 1) return false;
-  const theta = draws * ((ns * ns) / 2 + NORMAL_COST * (ns + nnz) + nnz);
-  const score = ns * nnz + (k * k * ns) / 2 + (k * k * k) / 6 + draws * (NORMAL_COST * k + (k * k) / 2);
+  const theta = draws * ((ns * ns) / 2 + NORMAL_COST * (ns + nnz - dense) + nnz);
+  const score = dense * ns + (k * dense) / 2 + (k * k * k) / 6 + draws * (NORMAL_COST * k + (k * k) / 2);
   return score < theta;
 }
 
@@ -1018,9 +1019,22 @@ export class LinearPosterior {
         for (let i = 0; i < k; i++) out[i] = mean[i]!;
       };
     }
+    // Entries outside the dense block (diagonal tail or never seen): θ space draws one normal per
+    // distinct such dimension per draw (counted here with repeats, an upper bound).
+    const sh = this.shared;
+    const index = sh.index;
+    const direct = index.directTable;
     let nnz = 0;
-    for (let i = 0; i < k; i++) nnz += input.arms[i]!.nnz;
-    if (!preferScoreSpace(this.shared.n, k, nnz, draws)) {
+    let dense = 0;
+    for (let i = 0; i < k; i++) {
+      const arm = input.arms[i]!;
+      nnz += arm.nnz;
+      for (let e = 0; e < arm.nnz; e++) {
+        const key = arm.indices[e]!;
+        if ((key < direct.length ? direct[key]! : index.get(key)) >= 0) dense++;
+      }
+    }
+    if (!preferScoreSpace(sh.n, k, nnz, dense, draws)) {
       const owner = ++this.planOwner;
       const plan = this.thetaPlan;
       return (rng, out) => {

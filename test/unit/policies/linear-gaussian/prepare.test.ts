@@ -306,14 +306,16 @@ describe('linear-gaussian prepare', () => {
   });
 
   test('the method follows the flop counts: θ space for one draw or few touched dimensions, score space for many draws over many', () => {
-    // These tests' decisions: n_s ≤ 40 dense slots, k ≈ 12, Σnnz ≈ 60.
-    expect(preferScoreSpace(40, 12, 60, 1)).toBe(false);
-    expect(preferScoreSpace(8, 12, 60, MANY)).toBe(true);
-    expect(preferScoreSpace(40, 12, 60, MANY)).toBe(true);
-    // The engine benchmark's decision (256 dense slots, k = 50, ~2,000 entries, M + 1 = 65) and
-    // the core benchmark's (64 dense, k = 100, 10 per arm): score space and θ space.
-    expect(preferScoreSpace(256, 50, 2000, 65)).toBe(true);
-    expect(preferScoreSpace(64, 100, 1000, 65)).toBe(false);
+    // These tests' decisions: n_s ≤ 40 dense slots, k ≈ 12, Σnnz ≈ 60 (about half dense).
+    expect(preferScoreSpace(40, 12, 60, 30, 1)).toBe(false);
+    expect(preferScoreSpace(8, 12, 60, 10, MANY)).toBe(true);
+    expect(preferScoreSpace(40, 12, 60, 30, MANY)).toBe(true);
+    // The engine benchmark's decision (256 dense slots, k = 50, ~3,900 entries of which ~1,500
+    // dense, M + 1 = 65): score space; the core benchmark's d = 64, k = 100 (16 per arm, all
+    // dense): θ space; its d = 256: score space.
+    expect(preferScoreSpace(256, 50, 3900, 1500, 65)).toBe(true);
+    expect(preferScoreSpace(64, 100, 1600, 1600, 65)).toBe(false);
+    expect(preferScoreSpace(256, 100, 1600, 1600, 65)).toBe(true);
     const { policy, input } = scenario({ structure: 'shared', maxDenseDims: 8 }, 'path', 12);
     // θ space with draws = 1: the second draw continues sample's stream; score space does not.
     const one = policy.prepare!(input, 1, 1);
