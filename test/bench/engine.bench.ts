@@ -131,7 +131,7 @@ const posterior = engine.model(MODEL).describePosterior();
  * so both see the same machine load (the machine is shared; interleaving keeps the ratio honest).
  * The engine's input differs only by its fatigue features and cool-downs.
  */
-function rankAndBare(): { rank: Timing; bare: Timing; featurize: Timing; sd: Timing; responses: RankResponse[] } {
+function rankAndBare(): { rank: Timing; bare: Timing; theta: Timing; featurize: Timing; sd: Timing; responses: RankResponse[] } {
   const model = engine.model(MODEL);
   const config = model.config;
   const policy = createPolicy(config.policy, model.posteriorSnapshot());
@@ -157,11 +157,13 @@ function rankAndBare(): { rank: Timing; bare: Timing; featurize: Timing; sd: Tim
   const selector = createSelector(K);
   const estimator = createPropensityEstimator();
   const choice = createSlateChoice(SLOTS);
-  const bareOne = (i: number): void => {
+  // draws = M + 1 lets the policy pick its cheaper exact method (score space here); draws = 1
+  // forces θ-space draws (one posterior θ per draw): the same-run baseline of the choice.
+  const bareOne = (i: number, draws = M + 1): void => {
     const features = inputs[i]!;
     const r = createRng(decisionSeed(config.seed, model.version, requests[i]!.eventId));
     const draw = policy.prepare
-      ? policy.prepare(features, temperature, M + 1)
+      ? policy.prepare(features, temperature, draws)
       : (g: typeof r, out: Float64Array) => policy.sample(features, g, out, temperature);
     draw(r, scores);
     selector.select(scores, selections[i]!, params, r, choice);
@@ -170,6 +172,7 @@ function rankAndBare(): { rank: Timing; bare: Timing; featurize: Timing; sd: Tim
   const responses: RankResponse[] = [];
   const rankTimes: number[] = [];
   const bareTimes: number[] = [];
+  const thetaTimes: number[] = [];
   for (let i = 0; i < RANKS; i++) {
     now += 1000;
     let t = performance.now();
@@ -178,6 +181,11 @@ function rankAndBare(): { rank: Timing; bare: Timing; featurize: Timing; sd: Tim
     t = performance.now();
     bareOne(i);
     bareTimes.push((performance.now() - t) * 1000);
+    if (i % 4 === 0) {
+      t = performance.now();
+      bareOne(i, 1);
+      thetaTimes.push((performance.now() - t) * 1000);
+    }
   }
   const featurize = time((i) => {
     const r = requests[i % RANKS]!;
@@ -185,7 +193,7 @@ function rankAndBare(): { rank: Timing; bare: Timing; featurize: Timing; sd: Tim
   }, RANKS);
   const sdOut = new Float64Array(K);
   const sd = time((i) => policy.summarize(inputs[i % RANKS]!, mean, sdOut), RANKS);
-  return { rank: summary(rankTimes), bare: summary(bareTimes), featurize, sd, responses };
+  return { rank: summary(rankTimes), bare: summary(bareTimes), theta: summary(thetaTimes), featurize, sd, responses };
 }
 
 /** Median, p99 and mean of per-call times in microseconds. */
@@ -194,7 +202,7 @@ function summary(times: number[]): Timing {
   return { median: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), mean: times.reduce((a, b) => a + b, 0) / times.length, n: times.length };
 }
 
-const { rank, bare, featurize, sd, responses } = rankAndBare();
+const { rank, bare, theta, featurize, sd, responses } = rankAndBare();
 
 // ───────────────────────────── feedback ─────────────────────────────
 
@@ -235,6 +243,7 @@ table(
   [
     ['rank (engine)', `${rank.n}`, us(rank.median), us(rank.p99), us(rank.mean), perSecond(rank)],
     ['bare decision (prepare + draw + select + M = 64)', `${bare.n}`, us(bare.median), us(bare.p99), us(bare.mean), perSecond(bare)],
+    ['  the same, θ-space draws forced (baseline)', `${theta.n}`, us(theta.median), us(theta.p99), us(theta.mean), perSecond(theta)],
     ['  featurize (in rank)', `${featurize.n}`, us(featurize.median), us(featurize.p99), us(featurize.mean), ''],
     ['  posterior sd for the uncertain rule (in rank)', `${sd.n}`, us(sd.median), us(sd.p99), us(sd.mean), ''],
     ['feedback, single event', `${single.n}`, us(single.median), us(single.p99), us(single.mean), perSecond(single)],
@@ -244,5 +253,6 @@ table(
 );
 console.log(
   `\nrank / bare decision (medians): ${(rank.median / bare.median).toFixed(2)}× — the engine's overhead is ` +
-    `${us(rank.median - bare.median)} per rank (featurize, fatigue, posterior sd, store, records).`,
+    `${us(rank.median - bare.median)} per rank (featurize, fatigue, posterior sd, store, records).\n` +
+    `θ-space / chosen draws (bare decision medians, same run): ${(theta.median / bare.median).toFixed(2)}×.`,
 );
