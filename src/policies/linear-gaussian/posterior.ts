@@ -1026,7 +1026,7 @@ export class LinearPosterior {
     const direct = index.directTable;
     let nnz = 0;
     let dense = 0;
-    for (let i = 0; i < k; i++) {
+    for (let i = 0; i < k && draws > 1; i++) {
       const arm = input.arms[i]!;
       nnz += arm.nnz;
       for (let e = 0; e < arm.nnz; e++) {
