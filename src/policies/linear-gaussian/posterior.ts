@@ -508,7 +508,6 @@ export class LinearPosterior {
   private uList = new Int32Array(0);
   /** (L_s⁻¹)ᵀ of the shared block, row stride = shared cap (recomputing Σ). */
   private linvT = new Float64Array(0);
-  private linvValid = false;
   // Masked context of the current call.
   private readonly ctxPos: Int32Array;
   private readonly ctxKeys: Int32Array;
@@ -718,7 +717,6 @@ export class LinearPosterior {
     this.weightSum += weight;
     this.outcomes += retract ? -1 : 1;
     this.muValid = false;
-    this.linvValid = false;
   }
 
   /**
@@ -774,7 +772,7 @@ export class LinearPosterior {
     if (this.sigmaValid && this.sigmaCap === sh.cap && this.sigmaN === sh.n) return;
     const ns = sh.n;
     const cap = sh.cap;
-    this.ensureLinv(sh);
+    this.computeLinv(sh);
     if (this.sigma.length < cap * cap) this.sigma = new Float64Array(cap * cap);
     const M = this.linvT;
     const S = this.sigma;
@@ -1179,11 +1177,10 @@ export class LinearPosterior {
   }
 
   /**
-   * (L⁻¹)ᵀ of the shared block, once per revision: column j of L⁻¹ by forward substitution from
+   * (L⁻¹)ᵀ of the shared block (for recomputing Σ): column j of L⁻¹ by forward substitution from
    * row j on (rows above are 0), n³/6 multiply-adds in all; stored as row j of `linvT`.
    */
-  private ensureLinv(sh: Block): void {
-    if (this.linvValid) return;
+  private computeLinv(sh: Block): void {
     const ns = sh.n;
     const cap = sh.cap;
     if (this.linvT.length < cap * cap) this.linvT = new Float64Array(cap * cap);
@@ -1205,7 +1202,6 @@ export class LinearPosterior {
         out[o + r] = -(a0 + a1) / L[lr + r]!;
       }
     }
-    this.linvValid = true;
   }
 
   /** θ_dense = L⁻ᵀ(y + s·z) into plan.theta[0, n_s), exactly as `scoreAt` (scale > 0). */
@@ -1625,7 +1621,6 @@ export class LinearPosterior {
     this.weightSum *= g;
     this.lastJitter = jitter;
     this.muValid = false;
-    this.linvValid = false;
     this.sigmaValid = false;
   }
 
@@ -1687,7 +1682,6 @@ export class LinearPosterior {
     this.rss = s.rss;
     this.revision++;
     this.muValid = false;
-    this.linvValid = false;
     this.sigmaValid = false;
     this.lastJitter = 0;
   }
