@@ -383,3 +383,45 @@ export function lowerGram(L: Float64Array, n: number, out: Float64Array, ld = n)
     }
   }
 }
+
+/**
+ * The inverse A⁻¹ = L⁻ᵀ·L⁻¹ of A = L·Lᵀ from its lower Cholesky factor: the lower triangle
+ * (row-major, stride `ld`) of A⁻¹ into `out`. Column j of L⁻¹ comes by forward substitution
+ * from row j on (rows above are 0) into row j of `work` (so `work` holds (L⁻¹)ᵀ), then
+ * (A⁻¹)_ab = Σ_{r ≥ a} (L⁻¹)_ra·(L⁻¹)_rb for b ≤ a: n³/3 multiply-adds in all.
+ * @param work n rows of stride `ld` (scratch)
+ * @param out n rows of stride `ld`; only the lower triangle is written
+ */
+export function cholInverseLower(L: Float64Array, n: number, out: Float64Array, work: Float64Array, ld = n): void {
+  for (let j = 0; j < n; j++) {
+    const o = j * ld;
+    work[o + j] = 1 / L[j * ld + j]!;
+    for (let r = j + 1; r < n; r++) {
+      const lr = r * ld;
+      let a0 = 0;
+      let a1 = 0;
+      let l = j;
+      for (; l + 1 < r; l += 2) {
+        a0 += L[lr + l]! * work[o + l]!;
+        a1 += L[lr + l + 1]! * work[o + l + 1]!;
+      }
+      if (l < r) a0 += L[lr + l]! * work[o + l]!;
+      work[o + r] = -(a0 + a1) / L[lr + r]!;
+    }
+  }
+  for (let a = 0; a < n; a++) {
+    const oa = a * ld;
+    for (let b = 0; b <= a; b++) {
+      const ob = b * ld;
+      let a0 = 0;
+      let a1 = 0;
+      let r = a;
+      for (; r + 1 < n; r += 2) {
+        a0 += work[oa + r]! * work[ob + r]!;
+        a1 += work[oa + r + 1]! * work[ob + r + 1]!;
+      }
+      if (r < n) a0 += work[oa + r]! * work[ob + r]!;
+      out[oa + b] = a0 + a1;
+    }
+  }
+}

@@ -40,6 +40,7 @@ import {
   applyDowndateToLower,
   applyDowndateToRow,
   applyUpdateToRow,
+  cholInverseLower,
   cholUpdate,
   cholesky,
   downdateRotations,
@@ -506,7 +507,7 @@ export class LinearPosterior {
   private uStamp = new Int32Array(0);
   private uEpoch = 0;
   private uList = new Int32Array(0);
-  /** (L_s⁻¹)ᵀ of the shared block, row stride = shared cap (recomputing Σ). */
+  /** Scratch for recomputing Σ: (L_s⁻¹)ᵀ, row stride = shared cap. */
   private linvT = new Float64Array(0);
   // Masked context of the current call.
   private readonly ctxPos: Int32Array;
@@ -767,33 +768,18 @@ export class LinearPosterior {
     }
   }
 
-  /** Σ = L⁻ᵀL⁻¹ of the shared block from (L⁻¹)ᵀ: Σ_ab = Σ_{r ≥ a} (L⁻¹)_ra·(L⁻¹)_rb for b ≤ a. */
+  /** Σ = L⁻ᵀL⁻¹ of the shared block (lower triangle), recomputed from L when not valid. */
   private ensureSigma(sh: Block): void {
     if (this.sigmaValid && this.sigmaCap === sh.cap && this.sigmaN === sh.n) return;
-    const ns = sh.n;
     const cap = sh.cap;
-    this.computeLinv(sh);
-    if (this.sigma.length < cap * cap) this.sigma = new Float64Array(cap * cap);
-    const M = this.linvT;
-    const S = this.sigma;
-    for (let a = 0; a < ns; a++) {
-      const oa = a * cap;
-      for (let b = 0; b <= a; b++) {
-        const ob = b * cap;
-        let a0 = 0;
-        let a1 = 0;
-        let r = a;
-        for (; r + 1 < ns; r += 2) {
-          a0 += M[oa + r]! * M[ob + r]!;
-          a1 += M[oa + r + 1]! * M[ob + r + 1]!;
-        }
-        if (r < ns) a0 += M[oa + r]! * M[ob + r]!;
-        S[oa + b] = a0 + a1;
-      }
+    if (this.sigma.length < cap * cap) {
+      this.sigma = new Float64Array(cap * cap);
+      this.linvT = new Float64Array(cap * cap);
     }
+    cholInverseLower(sh.L, sh.n, this.sigma, this.linvT, cap);
     this.sigmaValid = true;
     this.sigmaCap = cap;
-    this.sigmaN = ns;
+    this.sigmaN = sh.n;
     this.sigmaSteps = 0;
   }
 
@@ -1021,7 +1007,6 @@ export class LinearPosterior {
     // distinct such dimension per draw (counted here with repeats, an upper bound).
     const sh = this.shared;
     const index = sh.index;
-    const direct = index.directTable;
     let nnz = 0;
     let dense = 0;
     for (let i = 0; i < k && draws > 1; i++) {
@@ -1029,7 +1014,7 @@ export class LinearPosterior {
       nnz += arm.nnz;
       for (let e = 0; e < arm.nnz; e++) {
         const key = arm.indices[e]!;
-        if ((key < direct.length ? direct[key]! : index.get(key)) >= 0) dense++;
+        if (index.get(key) >= 0) dense++;
       }
     }
     if (!preferScoreSpace(sh.n, k, nnz, dense, draws)) {
@@ -1174,34 +1159,6 @@ export class LinearPosterior {
     if (this.muValid) return;
     solveUpperT(sh.L, sh.n, sh.y, this.muS, sh.cap);
     this.muValid = true;
-  }
-
-  /**
-   * (L⁻¹)ᵀ of the shared block (for recomputing Σ): column j of L⁻¹ by forward substitution from
-   * row j on (rows above are 0), n³/6 multiply-adds in all; stored as row j of `linvT`.
-   */
-  private computeLinv(sh: Block): void {
-    const ns = sh.n;
-    const cap = sh.cap;
-    if (this.linvT.length < cap * cap) this.linvT = new Float64Array(cap * cap);
-    const L = sh.L;
-    const out = this.linvT;
-    for (let j = 0; j < ns; j++) {
-      const o = j * cap;
-      out[o + j] = 1 / L[j * cap + j]!;
-      for (let r = j + 1; r < ns; r++) {
-        const lr = r * cap;
-        let a0 = 0;
-        let a1 = 0;
-        let l = j;
-        for (; l + 1 < r; l += 2) {
-          a0 += L[lr + l]! * out[o + l]!;
-          a1 += L[lr + l + 1]! * out[o + l + 1]!;
-        }
-        if (l < r) a0 += L[lr + l]! * out[o + l]!;
-        out[o + r] = -(a0 + a1) / L[lr + r]!;
-      }
-    }
   }
 
   /** θ_dense = L⁻ᵀ(y + s·z) into plan.theta[0, n_s), exactly as `scoreAt` (scale > 0). */

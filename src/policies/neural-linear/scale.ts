@@ -30,6 +30,7 @@
  * of first appearance, at most the head's `maxDenseDims` (the head's dense block); further raw
  * dimensions are left out of the selection (the head keeps them, with a diagonal covariance).
  */
+import { cholesky, cholInverseLower, NotPositiveDefiniteError, solveLower, solveUpperT } from '../../core/linalg.js';
 import type { Rng } from '../../core/rng.js';
 import { logGamma } from '../../core/stats.js';
 import type { NeuralLinearConfig } from './config.js';
@@ -114,62 +115,6 @@ export function selectRows(data: TrainingData, mask: Uint8Array, keep: 0 | 1): T
   return { n, offsets, indices, values, rewards, weights };
 }
 
-/** In-place lower Cholesky factor of the p × p row-major SPD matrix `a`. @throws RangeError when not positive definite */
-function cholesky(a: Float64Array, p: number): void {
-  for (let j = 0; j < p; j++) {
-    let s = a[j * p + j]!;
-    for (let k = 0; k < j; k++) s -= a[j * p + k]! * a[j * p + k]!;
-    if (!(s > 0)) throw new RangeError('embedding scale: the head precision is not positive definite');
-    const djj = Math.sqrt(s);
-    a[j * p + j] = djj;
-    for (let i = j + 1; i < p; i++) {
-      let t = a[i * p + j]!;
-      for (let k = 0; k < j; k++) t -= a[i * p + k]! * a[j * p + k]!;
-      a[i * p + j] = t / djj;
-    }
-  }
-}
-
-/** Solve L·out = b (L lower, row-major p × p). */
-function forward(l: Float64Array, p: number, b: Float64Array, out: Float64Array): void {
-  for (let i = 0; i < p; i++) {
-    let t = b[i]!;
-    for (let k = 0; k < i; k++) t -= l[i * p + k]! * out[k]!;
-    out[i] = t / l[i * p + i]!;
-  }
-}
-
-/** A⁻¹ = L⁻ᵀL⁻¹ from the Cholesky factor L of A (row-major p × p), via L⁻¹ in `lInv`. */
-function inverseFromCholesky(l: Float64Array, p: number, lInv: Float64Array, out: Float64Array): void {
-  lInv.fill(0);
-  for (let j = 0; j < p; j++) {
-    // Column j of L⁻¹: L·x = e_j, x_i = 0 for i < j.
-    lInv[j * p + j] = 1 / l[j * p + j]!;
-    for (let i = j + 1; i < p; i++) {
-      let t = 0;
-      for (let k = j; k < i; k++) t -= l[i * p + k]! * lInv[k * p + j]!;
-      lInv[i * p + j] = t / l[i * p + i]!;
-    }
-  }
-  for (let a = 0; a < p; a++) {
-    for (let b = 0; b <= a; b++) {
-      let t = 0;
-      for (let k = a; k < p; k++) t += lInv[k * p + a]! * lInv[k * p + b]!;
-      out[a * p + b] = t;
-      out[b * p + a] = t;
-    }
-  }
-}
-
-/** Solve Lᵀ·out = b. */
-function backward(l: Float64Array, p: number, b: Float64Array, out: Float64Array): void {
-  for (let i = p - 1; i >= 0; i--) {
-    let t = b[i]!;
-    for (let k = i + 1; k < p; k++) t -= l[k * p + i]! * out[k]!;
-    out[i] = t / l[i * p + i]!;
-  }
-}
-
 /**
  * Choose the embedding scale (see the module comment).
  * @param data the training window (unmasked arm indices), the rows `embeddings` were computed from
@@ -250,6 +195,7 @@ export function selectEmbeddingScale(
   const tau2 = head.priorVariance;
   const lgRatio = (nu: number) => logGamma((nu + 1) / 2) - logGamma(nu / 2);
   const A = new Float64Array(p * p);
+  const L = new Float64Array(p * p);
   const rhs = new Float64Array(p);
   const tmp = new Float64Array(p);
   const mu = new Float64Array(p);
@@ -264,10 +210,16 @@ export function selectEmbeddingScale(
       rhs[a] = (sa * zy[a]!) / s2;
       for (let b = 0; b < p; b++) A[a * p + b] = (sa * scaleOf(b) * gram[a * p + b]!) / s2 + (a === b ? 1 / tau2 : 0);
     }
-    cholesky(A, p);
-    forward(A, p, rhs, tmp);
-    backward(A, p, tmp, mu);
-    inverseFromCholesky(A, p, lInv, cov);
+    try {
+      cholesky(A, p, L, { maxTries: 0 });
+    } catch (error) {
+      if (error instanceof NotPositiveDefiniteError) throw new RangeError('embedding scale: the head precision is not positive definite');
+      throw error;
+    }
+    solveLower(L, p, rhs, tmp);
+    solveUpperT(L, p, tmp, mu);
+    cholInverseLower(L, p, cov, lInv);
+    for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) cov[b * p + a] = cov[a * p + b]!;
     // nig: b_n = b + (yᵀWy − μᵀAμ)/2, and μᵀAμ = ‖L⁻¹·rhs‖² = ‖tmp‖².
     let fit = 0;
     for (let a = 0; a < p; a++) fit += tmp[a]! * tmp[a]!;

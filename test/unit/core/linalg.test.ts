@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  cholInverseLower,
   applyDowndateToRow,
   applyUpdateToRow,
   cholDowndate,
@@ -99,6 +100,37 @@ describe('cholesky', () => {
   test('refuses an output aliasing the input', () => {
     const A = Float64Array.of(4, 2, 2, 3);
     expect(() => cholesky(A, 2, A)).toThrow(RangeError);
+  });
+});
+
+describe('cholInverseLower', () => {
+  test('a 2×2 inverse exactly, and A·A⁻¹ = I for a 5×5 with a row stride', () => {
+    // A = [[4, 2], [2, 3]] = L·Lᵀ with L = [[2, 0], [1, √2]]; A⁻¹ = [[3, −2], [−2, 4]] / 8.
+    const L = Float64Array.from([2, 0, 1, Math.SQRT2]);
+    const inv = new Float64Array(4);
+    cholInverseLower(L, 2, inv, new Float64Array(4));
+    expect(inv[0]).toBeCloseTo(3 / 8, 15);
+    expect(inv[2]).toBeCloseTo(-2 / 8, 15);
+    expect(inv[3]).toBeCloseTo(4 / 8, 15);
+    expect(inv[1]).toBe(0); // the upper triangle is not written
+    const n = 5;
+    const ld = 7;
+    const A = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] = (i === j ? 3 : 0) + 1 / (1 + i + j);
+    const L0 = new Float64Array(n * n);
+    cholesky(A, n, L0);
+    const Ls = new Float64Array(n * ld);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) Ls[i * ld + j] = L0[i * n + j]!;
+    const lower = new Float64Array(n * ld);
+    cholInverseLower(Ls, n, lower, new Float64Array(n * ld), ld);
+    const at = (i: number, j: number) => (i >= j ? lower[i * ld + j]! : lower[j * ld + i]!);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += A[i * n + k]! * at(k, j);
+        expect(s).toBeCloseTo(i === j ? 1 : 0, 12);
+      }
+    }
   });
 });
 
