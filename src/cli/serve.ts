@@ -88,6 +88,7 @@ export async function serve(argv: readonly string[], env: Readonly<Record<string
       shutdownTimeoutMs: s.shutdownTimeoutMs,
       durability: s.durability,
       checkpointIntervalMs: s.checkpointIntervalMs,
+      decisionThreads: s.decisionThreads,
       models: s.models,
       fallbackModel: demo,
       logger,

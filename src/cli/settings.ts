@@ -43,6 +43,8 @@ export const serveSettingsSchema = z
     /** What a 2xx survives: `process` (kill -9) or `power` (also power loss; group fsync). */
     durability: z.enum(['process', 'power']).default('process'),
     shutdownTimeoutMs: numeric(z.number().int().min(0).max(600_000)).default(10_000),
+    /** Worker threads deciding on posterior replicas (policy draws and propensities); 0 = in the main thread. */
+    decisionThreads: numeric(z.number().int().min(0).max(64)).default(1),
     /** Create the demo model from models/presets/demo.json when the store holds no model. */
     demo: flag(z.boolean()).default(true),
     /** Models to create (or reconfigure) at startup, by id. */
@@ -71,6 +73,7 @@ const FLAGS: Readonly<Record<string, { key: SettingKey; kind: 'value' | 'list' |
   '--shutdown-timeout-ms': { key: 'shutdownTimeoutMs', kind: 'value' },
   '--durability': { key: 'durability', kind: 'value' },
   '--checkpoint-interval-ms': { key: 'checkpointIntervalMs', kind: 'value' },
+  '--decision-threads': { key: 'decisionThreads', kind: 'value' },
   '--demo': { key: 'demo', kind: 'boolean' },
 };
 
@@ -82,6 +85,7 @@ const ENV: Readonly<Record<string, { key: SettingKey; list?: true }>> = {
   LIUBAI_SCORING_KEYS: { key: 'scoringKeys', list: true },
   LIUBAI_ADMIN_KEYS: { key: 'adminKeys', list: true },
   LIUBAI_DURABILITY: { key: 'durability' },
+  LIUBAI_DECISION_THREADS: { key: 'decisionThreads' },
 };
 
 /** Usage text of `liubai serve`. */
@@ -89,9 +93,9 @@ export const SERVE_USAGE = `usage: liubai serve [--db file] [--port n] [--host a
                     [--scoring-key k]... [--admin-key k]... [--body-limit bytes]
                     [--max-feedback-batch n] [--sweep-interval-ms ms] [--snapshot-interval s]
                     [--snapshot-every n] [--shutdown-timeout-ms ms] [--durability process|power]
-                    [--checkpoint-interval-ms ms] [--no-demo]
+                    [--checkpoint-interval-ms ms] [--decision-threads n] [--no-demo]
 environment: LIUBAI_PORT, LIUBAI_HOST, LIUBAI_DB, LIUBAI_SCORING_KEYS, LIUBAI_ADMIN_KEYS (comma-separated),
-             LIUBAI_DURABILITY
+             LIUBAI_DURABILITY, LIUBAI_DECISION_THREADS
 precedence: flags > environment > --config file > defaults`;
 
 /** The outcome of {@link parseServeSettings}. */

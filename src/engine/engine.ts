@@ -13,6 +13,7 @@ import { preparePolicy } from '../policies/registry.js';
 import type { Store, BudgetTotals } from '../storage/types.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
 import { LiubaiError } from './errors.js';
+import type { PolicyReplicas } from './replicas.js';
 import { Model, type FeedbackEvent, type FeedbackResult, type RankRequest, type RankResponse } from './model.js';
 
 export interface EngineOptions {
@@ -59,6 +60,7 @@ export class Engine {
   private readonly snapshotEvery: number;
   private readonly retrain: RetrainRuntime | undefined;
   private readonly models = new Map<string, Model>();
+  private replicas: PolicyReplicas | null = null;
 
   /**
    * Load what the stored models' policies need before `new Engine` builds them synchronously
@@ -81,13 +83,27 @@ export class Engine {
   }
 
   private build(modelId: string, version: number, config: ModelConfig): Model {
-    return new Model(modelId, version, config, {
+    const model = new Model(modelId, version, config, {
       store: this.store,
       clock: this.clock,
       newEventId: this.newEventId,
       snapshotEvery: this.snapshotEvery,
       ...(this.retrain ? { retrain: this.retrain } : {}),
     });
+    if (this.replicas) model.attachReplica(this.replicas);
+    return model;
+  }
+
+  /**
+   * Decide on policy replicas in worker threads from now on (see replicas.ts): every model that
+   * can be mirrored, now and when created or reconfigured later, serves {@link rankAsync} there.
+   * @returns how many of the current models were attached
+   */
+  useReplicas(replicas: PolicyReplicas): number {
+    this.replicas = replicas;
+    let n = 0;
+    for (const m of this.models.values()) if (m.attachReplica(replicas)) n++;
+    return n;
   }
 
   /**
@@ -146,6 +162,11 @@ export class Engine {
 
   rank(modelId: string, request: RankRequest): RankResponse {
     return this.model(modelId).rank(request);
+  }
+
+  /** {@link rank} with the policy half on the model's replica when there is one (see Model.rankAsync). */
+  rankAsync(modelId: string, request: RankRequest): Promise<RankResponse> {
+    return this.model(modelId).rankAsync(request);
   }
 
   feedback(modelId: string, event: FeedbackEvent): FeedbackResult {

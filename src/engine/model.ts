@@ -13,8 +13,7 @@ import { createFeaturizer, FeatureError, type Featurizer } from '../features/ind
 import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures } from '../features/types.js';
 import { fatigueAt, fatigueKey, foldFatigue, type FatigueState } from '../feedback/fatigue.js';
 import { resolveFeedback, silenceOutcome, type FeedbackSemantics } from '../feedback/resolve.js';
-import { estimatePropensities } from '../policies/explore/propensity.js';
-import { selectSlate, type SelectionInput, type SelectionParams } from '../policies/explore/select.js';
+import type { SelectionParams } from '../policies/explore/select.js';
 import { availableTokens, refillBucket, takeTokens, type BucketState } from '../policies/explore/token-bucket.js';
 import {
   isRetrainable,
@@ -39,7 +38,9 @@ import {
   type Store,
 } from '../storage/types.js';
 import { posteriorKey, type ModelConfig } from './config.js';
+import { decide, type DecisionJob, type DecisionOutcome } from './decide.js';
 import { LiubaiError } from './errors.js';
+import { ReplicaUnavailable, type PolicyReplica, type PolicyReplicas } from './replicas.js';
 
 /** What a model needs from its surroundings. */
 export interface ModelDeps {
@@ -126,6 +127,18 @@ interface UserRecord {
 
 const EMPTY_USER: UserRecord = { fatigue: {}, bucket: null, recentGroups: [] };
 
+/** A rank between its validation and its records (see Model.beginRank / commitRank). */
+interface RankPlan {
+  readonly request: RankRequest;
+  readonly now: number;
+  readonly eventId: string;
+  readonly userId: string | undefined;
+  readonly user: UserRecord;
+  readonly extras: ReadonlyArray<Namespace | undefined>;
+  readonly bucket: BucketState | null;
+  readonly job: DecisionJob;
+}
+
 /** Snapshot state of a model's posterior. */
 interface PosteriorState {
   readonly policy: PolicySnapshot;
@@ -181,6 +194,12 @@ export class Model {
   /** Seqs of the latest outcomes (ring of the policy's training-window size), for data ranges. */
   private windowSeqs: Float64Array | null = null;
   private windowCount = 0;
+  /** The posterior's mirror in a worker thread (see attachReplica), or null. */
+  private replica: PolicyReplica | null = null;
+  /** eventIds of ranks between validation and their records (rankAsync). */
+  private readonly inflight = new Set<string>();
+  /** Per user: the latest rankAsync call, which the next one waits for. */
+  private readonly userTurns = new Map<string, Promise<void>>();
 
   /**
    * Build a model and bring its posterior up to date: the latest snapshot for this config (if any)
@@ -245,6 +264,98 @@ export class Model {
    *   INVALID_FEATURES (naming the path), DUPLICATE_EVENT (a reused eventId)
    */
   rank(request: RankRequest): RankResponse {
+    const plan = this.beginRank(request);
+    return this.commitRank(plan, decide(this.policy, plan.job), this.foldedSeq, false);
+  }
+
+  /**
+   * {@link rank}, with the policy half on the model's replica when it has one (see
+   * {@link attachReplica}): the same validation, records and transaction, and the same slate
+   * for the same posterior and seed. Ranks of one user are serialized (the budget's token bucket
+   * is read and spent by one rank at a time); an eventId is reserved while its rank is in flight.
+   * Without a healthy replica this is `rank`.
+   * @throws LiubaiError as {@link rank}; NOT_READY when the model was reconfigured or deleted
+   *   while the decision was computed
+   */
+  rankAsync(request: RankRequest): Promise<RankResponse> {
+    const replica = this.replica;
+    if (!replica || !replica.healthy) {
+      try {
+        return Promise.resolve(this.rank(request));
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    const userId = request.userId;
+    if (userId === undefined) return this.rankOnReplica(request, replica);
+    return this.withUser(userId, () => this.rankOnReplica(request, replica));
+  }
+
+  /**
+   * Mirror the posterior in a worker thread so that {@link rankAsync} decides there. The model's
+   * own policy is restored from the snapshot it sends, so both continue from the same state.
+   * Retrainable policies (neural-linear) keep deciding in this thread.
+   * @returns whether a replica was attached
+   */
+  attachReplica(replicas: PolicyReplicas): boolean {
+    if (this.replica || this.closed || isRetrainable(this.policy) || !replicas.alive) return false;
+    const snap = this.policy.snapshot();
+    this.policy = createPolicy(this.config.policy, snap);
+    this.replica = replicas.attach(this.config.policy, snap);
+    return true;
+  }
+
+  /** Whether decisions currently run on a replica. */
+  get replicated(): boolean {
+    return this.replica !== null && this.replica.healthy;
+  }
+
+  private async rankOnReplica(request: RankRequest, replica: PolicyReplica): Promise<RankResponse> {
+    const plan = this.beginRank(request);
+    const eventId = plan.eventId;
+    this.inflight.add(eventId);
+    try {
+      let seq = this.foldedSeq;
+      let outcome: DecisionOutcome;
+      try {
+        outcome = await replica.decide(plan.job);
+      } catch (error) {
+        if (!(error instanceof ReplicaUnavailable)) throw error;
+        if (this.replica === replica) {
+          replica.detach();
+          this.replica = null;
+        }
+        if (this.closed) throw modelChanged(this.modelId);
+        // Decide here instead, on the posterior as it is now.
+        seq = this.foldedSeq;
+        outcome = decide(this.policy, plan.job);
+      }
+      if (this.closed) throw modelChanged(this.modelId);
+      return this.commitRank(plan, outcome, seq, true);
+    } finally {
+      this.inflight.delete(eventId);
+    }
+  }
+
+  /** Run `fn` after every earlier call for the same user has settled. */
+  private async withUser<T>(userId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.userTurns.get(userId);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.userTurns.set(userId, mine);
+    try {
+      if (before) await before;
+      return await fn();
+    } finally {
+      release();
+      if (this.userTurns.get(userId) === mine) this.userTurns.delete(userId);
+    }
+  }
+
+  /** Validation, fatigue, features and the budget's state: everything a rank does before the policy. */
+  private beginRank(request: RankRequest): RankPlan {
     const { config } = this;
     const now = this.deps.clock();
     const candidates = request.candidates;
@@ -272,7 +383,7 @@ export class Model {
       seen.add(id);
     }
     const eventId = request.eventId ?? this.deps.newEventId();
-    if (this.recent.has(eventId)) {
+    if (this.recent.has(eventId) || this.inflight.has(eventId)) {
       throw duplicateEvent(eventId);
     }
     // Older reuse is caught by the store's unique key when the decision is written.
@@ -303,15 +414,6 @@ export class Model {
       bucket = refillBucket(user.bucket ?? { tokens: perUser.burst, updatedAt: now }, now, perUser.ratePerHour, perUser.burst);
       exploreTokens = Math.floor(availableTokens(bucket) + 1e-9);
     }
-    const groups = candidates.map((c) => c.group);
-    const needSd = config.budget.rule === 'uncertain' && config.budget.share > 0;
-    let sd: Float64Array | null = null;
-    if (needSd) {
-      const mean = new Float64Array(k);
-      sd = new Float64Array(k);
-      this.policy.summarize(features, mean, sd);
-    }
-    const input: SelectionInput = { groups, cooledDown, recentGroups: new Set(user.recentGroups), sd };
     const params: SelectionParams = {
       slots,
       share: config.budget.share,
@@ -320,42 +422,43 @@ export class Model {
       maxGroupShare: config.budget.maxGroupShare,
       rule: config.budget.rule,
     };
-
-    // One posterior draw per decision, on the decision's own seed.
-    const seed = decisionSeed(config.seed, this.version, eventId);
-    const rng = createRng(seed);
-    const temperature = config.budget.temperature;
-    const scores = new Float64Array(k);
-    const policy = this.policy;
-    // The per-decision work (feature slots, buffers) once, for the own draw and the M MC draws.
-    const draw = policy.prepare
-      ? policy.prepare(features, temperature, config.propensity.draws + 1)
-      : (r: Rng, out: Float64Array) => policy.sample(features, r, out, temperature);
-    draw(rng, scores);
-    const choice = selectSlate(scores, input, params, rng);
-    const props = estimatePropensities(
-      draw,
-      input,
+    const job: DecisionJob = {
+      features,
+      groups: candidates.map((c) => c.group),
+      cooledDown,
+      recentGroups: user.recentGroups,
       params,
-      choice,
-      k,
-      config.propensity.draws,
-      rng.fork('propensity'),
-      { exchangeable: policy.exchangeable === true },
-    );
+      needSd: config.budget.rule === 'uncertain' && config.budget.share > 0,
+      // One posterior draw per decision, on the decision's own seed.
+      seed: decisionSeed(config.seed, this.version, eventId),
+      temperature: config.budget.temperature,
+      draws: config.propensity.draws,
+    };
+    return { request, now, eventId, userId, user, extras, bucket, job };
+  }
 
+  /**
+   * The decision's records, written in one transaction, and the answer. `reloadUser`: read the
+   * person's state again for its fatigue (feedback may have changed it while the decision was
+   * computed elsewhere); the bucket and recent groups are only changed by ranks, which
+   * {@link rankAsync} serializes per user.
+   */
+  private commitRank(plan: RankPlan, outcome: DecisionOutcome, posteriorSeq: number, reloadUser: boolean): RankResponse {
+    const { config } = this;
+    const { request, now, eventId, userId, extras, bucket } = plan;
+    const candidates = request.candidates;
     const slate: SlateEntry[] = [];
     const ledger: LedgerEntry[] = [];
     let explored = 0;
-    for (let p = 0; p < choice.length; p++) {
-      const idx = choice.items[p]!;
+    for (let p = 0; p < outcome.length; p++) {
+      const idx = outcome.items[p]!;
       const c = candidates[idx]!;
-      const isExplored = choice.explored[p] === 1;
+      const isExplored = outcome.explored[p] === 1;
       slate.push({
         itemId: c.id,
         position: p + 1,
-        propensity: props.position[p]!,
-        slatePropensity: props.slate[p]!,
+        propensity: outcome.position[p]!,
+        slatePropensity: outcome.slate[p]!,
         explored: isExplored,
       });
       if (isExplored) {
@@ -367,7 +470,7 @@ export class Model {
           itemId: c.id,
           position: p + 1,
           rule: config.budget.rule,
-          cost: choice.cost[p]!,
+          cost: outcome.cost[p]!,
           at: now,
         });
       }
@@ -380,12 +483,13 @@ export class Model {
       ...(c.group !== undefined ? { group: c.group } : {}),
       ...(extras[i] !== undefined ? { extra: extras[i] } : {}),
     }));
+    const policy = this.policy;
     const record: DecisionRecord = {
       modelId: this.modelId,
       eventId,
       modelVersion: this.version,
-      posteriorSeq: this.foldedSeq,
-      seed,
+      posteriorSeq,
+      seed: plan.job.seed,
       at: now,
       ...(userId !== undefined ? { userId } : {}),
       context: request.context,
@@ -398,6 +502,7 @@ export class Model {
 
     let nextUser: UserRecord | null = null;
     if (userId !== undefined) {
+      const user = reloadUser ? this.loadUser(userId) : plan.user;
       const shownGroups = slate.map((s) => candidates.find((c) => c.id === s.itemId)?.group).filter((g): g is string => g !== undefined);
       nextUser = {
         fatigue: user.fatigue,
@@ -428,7 +533,7 @@ export class Model {
     return {
       eventId,
       modelVersion: this.version,
-      posteriorSeq: this.foldedSeq,
+      posteriorSeq,
       ...(record.representationVersion !== undefined ? { representationVersion: record.representationVersion } : {}),
       slate: slate.map((s) => ({
         id: s.itemId,
@@ -669,13 +774,19 @@ export class Model {
           const steps = Math.floor(ordinals / this.decayEvery) - Math.floor(o.ordinal / this.decayEvery);
           weight *= Math.pow(this.decayGamma, this.decayEvery * steps);
         }
-        if (weight !== 0) policy.update(this.featurizer.outcomeFeatures(df, 0), o.reward, weight);
+        if (weight !== 0) {
+          const x = this.featurizer.outcomeFeatures(df, 0);
+          policy.update(x, o.reward, weight);
+          if (policy === this.policy) this.replica?.update(x, o.reward, weight);
+        }
       }
     }
     if (o.retracts === undefined) {
       ordinals++;
       if (this.decayGamma !== null && ordinals % this.decayEvery === 0) {
-        policy.decay(Math.pow(this.decayGamma, this.decayEvery));
+        const gamma = Math.pow(this.decayGamma, this.decayEvery);
+        policy.decay(gamma);
+        if (policy === this.policy) this.replica?.decay(gamma);
       }
     }
     return ordinals;
@@ -850,6 +961,8 @@ export class Model {
   /** Release what the policy holds outside the JS heap (tensors); a running retrain is dropped. */
   close(): void {
     this.closed = true;
+    this.replica?.detach();
+    this.replica = null;
     const p = this.policy;
     if (isRetrainable(p)) p.dispose();
   }
@@ -975,6 +1088,11 @@ function duplicateEvent(eventId: string): LiubaiError {
   return new LiubaiError('DUPLICATE_EVENT', `eventId ${JSON.stringify(eventId)} was used before`, [
     { path: ['eventId'], message: 'already used' },
   ]);
+}
+
+/** The error for a rank whose model was replaced or deleted while its decision was computed. */
+function modelChanged(modelId: string): LiubaiError {
+  return new LiubaiError('NOT_READY', `model ${JSON.stringify(modelId)} was reconfigured or deleted during the request; retry`);
 }
 
 /** Fatigue features, rounded so that logged decisions replay to the same features. */

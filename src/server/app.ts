@@ -206,7 +206,7 @@ export function createApp(deps: AppDeps): Express {
         ]);
       }
       const request = parseWith(rankRequestSchema, body, 'rank request');
-      return ack(res, 200, rankResponseSchema, engine.rank(modelId, request));
+      return model.rankAsync(request).then((answer) => ack(res, 200, rankResponseSchema, answer));
     },
 
     feedback(req, res) {

@@ -8,6 +8,7 @@ import type { NeuralRuntime } from '../policies/neural-linear/runtime.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine } from '../engine/engine.js';
+import { PolicyReplicas } from '../engine/replicas.js';
 import { parseModelConfig } from '../engine/config.js';
 import { openSqliteStore, SqliteStore } from '../storage/sqlite/index.js';
 import type { Store } from '../storage/types.js';
@@ -66,6 +67,13 @@ export interface ServerOptions {
    * them is acknowledged (SqliteStore.enableGroupCommit). Default true; SQLite stores only.
    */
   readonly groupCommit?: boolean;
+  /**
+   * Worker threads that decide on mirrors of the posteriors (policy replicas, see
+   * engine/replicas.ts): the policy half of every rank — posterior sd, Thompson draw, slate and
+   * the M propensity draws — runs there while this thread serves HTTP, features and SQLite.
+   * 0 = decide in this thread. Default 1.
+   */
+  readonly decisionThreads?: number;
 }
 
 /** A running server. */
@@ -96,7 +104,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const created: string[] = [];
   let walSync: WalSync | null = null;
   let checkpointer: Checkpointer | null = null;
+  let replicas: PolicyReplicas | null = null;
   const releaseStore = async () => {
+    await replicas?.close();
     await neural?.close();
     await checkpointer?.close();
     await walSync?.close();
@@ -135,6 +145,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (fallback && engine.modelIds().length === 0) {
       engine.putModel(fallback.modelId, fallback.config);
       created.push(fallback.modelId);
+    }
+    const threads = options.decisionThreads ?? 1;
+    if (threads > 0) {
+      const pool = new PolicyReplicas({
+        threads,
+        onError: (error) => logger.error('policy replica failed; deciding in the main thread', { message: error.message }),
+      });
+      replicas = pool;
+      engine.useReplicas(pool);
     }
   } catch (error) {
     await releaseStore();
@@ -205,7 +224,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   snapshotter?.unref();
 
   state = 'ready';
-  logger.info('listening', { url, models: engine.modelIds().length });
+  logger.info('listening', { url, models: engine.modelIds().length, decisionThreads: replicas?.threads ?? 0 });
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {

@@ -1,0 +1,217 @@
+/**
+ * The policy half of a rank, as one pure function: posterior sd (for the `uncertain` rule), the
+ * decision's own Thompson draw, the slate, and its Monte-Carlo propensities. Given the learned
+ * state and a {@link DecisionJob}, the result is a deterministic function of the job's seed, so
+ * the same job gives the same slate whether it runs in the model's thread or on a policy replica
+ * in a worker thread (see replicas.ts).
+ *
+ * Also the flat encodings that carry features across threads: one Int32Array / Float64Array pair
+ * (CSR rows) per message instead of two small typed arrays per sparse vector, which structured
+ * cloning copies one by one.
+ */
+import { createRng } from '../core/rng.js';
+import type { DecisionFeatures, OutcomeFeatures, SparseVector } from '../features/types.js';
+import { estimatePropensities } from '../policies/explore/propensity.js';
+import { selectSlate, type SelectionInput, type SelectionParams } from '../policies/explore/select.js';
+import type { Policy } from '../policies/types.js';
+
+/** Everything the policy half of a rank needs besides the learned state. */
+export interface DecisionJob {
+  readonly features: DecisionFeatures;
+  /** Group per candidate (undefined: its own singleton group). */
+  readonly groups: ReadonlyArray<string | undefined>;
+  /** 1 = cooled down (excluded from exploitation slots). */
+  readonly cooledDown: Uint8Array;
+  /** The person's recent groups, newest first. */
+  readonly recentGroups: readonly string[];
+  readonly params: SelectionParams;
+  /** Whether the rule needs the posterior sd (`uncertain` with a positive share). */
+  readonly needSd: boolean;
+  /** The decision seed (hash of model seed, version and eventId). */
+  readonly seed: string;
+  readonly temperature: number;
+  /** Monte-Carlo propensity draws M (the decision's own draw comes on top). */
+  readonly draws: number;
+}
+
+/** The slate and its propensities, per position (arrays of length `length`). */
+export interface DecisionOutcome {
+  readonly length: number;
+  /** Candidate index per position. */
+  readonly items: Int32Array;
+  /** 1 where the position is a serendipity slot. */
+  readonly explored: Uint8Array;
+  /** Exploration cost per position (0 for exploitation slots). */
+  readonly cost: Float64Array;
+  readonly position: Float64Array;
+  readonly slate: Float64Array;
+}
+
+/**
+ * Run the policy half of a rank on `policy`: sd (when needed), `prepare(features, T, M + 1)`,
+ * the own draw, `selectSlate`, then M propensity draws on the fork `propensity` of the decision's
+ * stream — the same calls in the same order as the model has always made them.
+ * @throws RangeError from the policy or the selection (bad temperature, shapes, parameters)
+ */
+export function decide(policy: Policy, job: DecisionJob): DecisionOutcome {
+  const { features, temperature, draws } = job;
+  const k = features.arms.length;
+  let sd: Float64Array | null = null;
+  if (job.needSd) {
+    sd = new Float64Array(k);
+    policy.summarize(features, new Float64Array(k), sd);
+  }
+  const input: SelectionInput = { groups: job.groups, cooledDown: job.cooledDown, recentGroups: new Set(job.recentGroups), sd };
+  const rng = createRng(job.seed);
+  const scores = new Float64Array(k);
+  const draw = policy.prepare
+    ? policy.prepare(features, temperature, draws + 1)
+    : (r: typeof rng, out: Float64Array) => policy.sample(features, r, out, temperature);
+  draw(rng, scores);
+  const choice = selectSlate(scores, input, job.params, rng);
+  const props = estimatePropensities(draw, input, job.params, choice, k, draws, rng.fork('propensity'), {
+    exchangeable: policy.exchangeable === true,
+  });
+  const n = choice.length;
+  return {
+    length: n,
+    items: choice.items.slice(0, n),
+    explored: choice.explored.slice(0, n),
+    cost: choice.cost.slice(0, n),
+    position: props.position.slice(0, n),
+    slate: props.slate.slice(0, n),
+  };
+}
+
+// ───────────────────────────── flat encodings ─────────────────────────────
+
+/** Sparse rows in CSR form: row r is entries [offsets[r], offsets[r + 1]). */
+export interface PackedRows {
+  readonly dim: number;
+  readonly offsets: Int32Array;
+  readonly indices: Int32Array;
+  readonly values: Float64Array;
+}
+
+/** Pack sparse vectors (their first `nnz` entries) as CSR rows, in order. */
+export function packRows(dim: number, rows: readonly SparseVector[]): PackedRows {
+  let total = 0;
+  for (const r of rows) total += r.nnz;
+  const offsets = new Int32Array(rows.length + 1);
+  const indices = new Int32Array(total);
+  const values = new Float64Array(total);
+  let at = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const v = rows[r]!;
+    indices.set(v.indices.subarray(0, v.nnz), at);
+    values.set(v.values.subarray(0, v.nnz), at);
+    at += v.nnz;
+    offsets[r + 1] = at;
+  }
+  return { dim, offsets, indices, values };
+}
+
+/** Row `r` of packed rows as a sparse vector (views, no copy). */
+export function unpackRow(p: PackedRows, r: number): SparseVector {
+  const a = p.offsets[r]!;
+  const b = p.offsets[r + 1]!;
+  return { dim: p.dim, nnz: b - a, indices: p.indices.subarray(a, b), values: p.values.subarray(a, b) };
+}
+
+/** A decision's features as one message part: row 0 is the context, rows 1…k the arms. */
+export interface PackedFeatures {
+  readonly itemIds: readonly string[];
+  readonly rows: PackedRows;
+}
+
+export function packFeatures(f: DecisionFeatures): PackedFeatures {
+  return { itemIds: f.itemIds, rows: packRows(f.dim, [f.context, ...f.arms]) };
+}
+
+export function unpackFeatures(p: PackedFeatures): DecisionFeatures {
+  const k = p.itemIds.length;
+  const arms: SparseVector[] = new Array<SparseVector>(k);
+  for (let i = 0; i < k; i++) arms[i] = unpackRow(p.rows, i + 1);
+  return { dim: p.rows.dim, itemIds: p.itemIds, context: unpackRow(p.rows, 0), arms };
+}
+
+/** A decision job with its features packed. */
+export type PackedJob = Omit<DecisionJob, 'features'> & { readonly features: PackedFeatures };
+
+export const packJob = (job: DecisionJob): PackedJob => ({ ...job, features: packFeatures(job.features) });
+export const unpackJob = (job: PackedJob): DecisionJob => ({ ...job, features: unpackFeatures(job.features) });
+
+/**
+ * The posterior operations of a stretch of the learning log, in order: `update(x, reward,
+ * weight)` (kind 0; rows 2j and 2j + 1 are its context and arm) and `decay(gamma)` (kind 1).
+ */
+export interface PackedOps {
+  readonly kinds: Uint8Array;
+  /** Per op: [reward, weight] for an update, [gamma, 0] for a decay. */
+  readonly nums: Float64Array;
+  /** Per op: the item id of an update ('' for a decay). */
+  readonly itemIds: readonly string[];
+  /** Two rows per update (context, arm), in op order. */
+  readonly rows: PackedRows;
+}
+
+/** Collects posterior operations until they are sent (see {@link PackedOps}). */
+export class OpLog {
+  private kinds: number[] = [];
+  private nums: number[] = [];
+  private itemIds: string[] = [];
+  private rows: SparseVector[] = [];
+  private dim = 0;
+
+  get size(): number {
+    return this.kinds.length;
+  }
+
+  update(x: OutcomeFeatures, reward: number, weight: number): void {
+    this.kinds.push(0);
+    this.nums.push(reward, weight);
+    this.itemIds.push(x.itemId);
+    this.dim = x.arm.dim;
+    // Copies: the featurizer may reuse its buffers for the next outcome.
+    this.rows.push(copyVector(x.context), copyVector(x.arm));
+  }
+
+  decay(gamma: number): void {
+    this.kinds.push(1);
+    this.nums.push(gamma, 0);
+    this.itemIds.push('');
+  }
+
+  /** The ops collected so far, packed; the log is then empty. */
+  take(): PackedOps {
+    const ops: PackedOps = {
+      kinds: Uint8Array.from(this.kinds),
+      nums: Float64Array.from(this.nums),
+      itemIds: this.itemIds,
+      rows: packRows(this.dim, this.rows),
+    };
+    this.kinds = [];
+    this.nums = [];
+    this.itemIds = [];
+    this.rows = [];
+    return ops;
+  }
+}
+
+function copyVector(v: SparseVector): SparseVector {
+  return { dim: v.dim, nnz: v.nnz, indices: v.indices.slice(0, v.nnz), values: v.values.slice(0, v.nnz) };
+}
+
+/** Apply packed ops to `policy`, in order. */
+export function applyOps(policy: Policy, ops: PackedOps): void {
+  let row = 0;
+  for (let j = 0; j < ops.kinds.length; j++) {
+    if (ops.kinds[j] === 0) {
+      const x: OutcomeFeatures = { itemId: ops.itemIds[j]!, context: unpackRow(ops.rows, row), arm: unpackRow(ops.rows, row + 1) };
+      row += 2;
+      policy.update(x, ops.nums[2 * j]!, ops.nums[2 * j + 1]!);
+    } else {
+      policy.decay(ops.nums[2 * j]!);
+    }
+  }
+}

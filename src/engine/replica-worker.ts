@@ -1,0 +1,62 @@
+/**
+ * The body of a policy replica worker (loaded by `replica-worker.mjs`, see replicas.ts): holds a
+ * copy of each attached model's policy, applies the posterior operations the model sends, in
+ * order, and answers decisions with {@link decide}. Messages on one port arrive in the order they
+ * were posted, so a decision sees exactly the operations posted before it.
+ */
+import { parentPort } from 'node:worker_threads';
+import { createPolicy } from '../policies/registry.js';
+import type { Policy } from '../policies/types.js';
+import { applyOps, decide, unpackJob } from './decide.js';
+import type { FromReplica, ToReplica } from './replicas.js';
+
+const port = parentPort;
+if (!port) throw new Error('replica-worker must run in a worker thread');
+
+const replicas = new Map<number, Policy>();
+/** Replicas whose operations failed: they no longer mirror their model. */
+const broken = new Map<number, string>();
+const post = (m: FromReplica) => port.postMessage(m);
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+port.on('message', (m: ToReplica) => {
+  switch (m.type) {
+    case 'init':
+      try {
+        replicas.set(m.key, createPolicy(m.policy, m.snapshot));
+      } catch (error) {
+        broken.set(m.key, messageOf(error));
+        post({ type: 'broken', key: m.key, message: messageOf(error) });
+      }
+      return;
+    case 'ops': {
+      const policy = replicas.get(m.key);
+      if (!policy) return;
+      try {
+        applyOps(policy, m.ops);
+      } catch (error) {
+        replicas.delete(m.key);
+        broken.set(m.key, messageOf(error));
+        post({ type: 'broken', key: m.key, message: messageOf(error) });
+      }
+      return;
+    }
+    case 'decide': {
+      const policy = replicas.get(m.key);
+      if (!policy) {
+        post({ type: 'failed', id: m.id, message: broken.get(m.key) ?? `no replica ${m.key}` });
+        return;
+      }
+      try {
+        post({ type: 'decided', id: m.id, outcome: decide(policy, unpackJob(m.job)) });
+      } catch (error) {
+        post({ type: 'failed', id: m.id, message: messageOf(error) });
+      }
+      return;
+    }
+    case 'drop':
+      replicas.delete(m.key);
+      broken.delete(m.key);
+      return;
+  }
+});

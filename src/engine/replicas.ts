@@ -1,0 +1,233 @@
+/**
+ * Policy replicas in worker threads: the policy half of a rank (posterior sd, the Thompson draw,
+ * the slate and its M Monte-Carlo propensity draws — most of a rank's CPU) runs off the thread
+ * that serves HTTP, validates, featurizes and writes SQLite, so a 2-core machine serves with both
+ * cores.
+ *
+ * Consistency: a model with a replica canonicalizes its posterior (snapshot → restore) and sends
+ * the same snapshot to the worker; from then on every posterior operation the model applies
+ * (update, decay) is also sent, in order, on the worker's one message port. A decision is posted
+ * after the operations folded before it, so the replica that computes it holds exactly the
+ * model's posterior at the decision's `posteriorSeq` — the same state, the same code and the same
+ * seed: the same slate and propensities as the model would compute itself (tested bit for bit).
+ * Learning stays in the model (the authoritative posterior, snapshots, the learning log); the
+ * replica only mirrors it. A replica that fails (worker error or exit, an operation that throws)
+ * is dropped and its model decides in its own thread again.
+ */
+import { Worker } from 'node:worker_threads';
+import type { PolicyConfig } from '../policies/registry.js';
+import type { PolicySnapshot } from '../policies/types.js';
+import { OpLog, packJob, type DecisionJob, type DecisionOutcome, type PackedJob, type PackedOps } from './decide.js';
+
+/** Messages to a replica worker. */
+export type ToReplica =
+  | { readonly type: 'init'; readonly key: number; readonly policy: PolicyConfig; readonly snapshot: PolicySnapshot }
+  | { readonly type: 'ops'; readonly key: number; readonly ops: PackedOps }
+  | { readonly type: 'decide'; readonly id: number; readonly key: number; readonly job: PackedJob }
+  | { readonly type: 'drop'; readonly key: number };
+
+/** Messages from a replica worker. */
+export type FromReplica =
+  | { readonly type: 'decided'; readonly id: number; readonly outcome: DecisionOutcome }
+  | { readonly type: 'failed'; readonly id: number; readonly message: string }
+  | { readonly type: 'broken'; readonly key: number; readonly message: string };
+
+/** Why a replica could not answer: the model decides in its own thread instead. */
+export class ReplicaUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplicaUnavailable';
+  }
+}
+
+/** One model's replica, as the model sees it. */
+export interface PolicyReplica {
+  /** Record an update the model just folded (sent with the next flush, in order). */
+  update(x: Parameters<OpLog['update']>[0], reward: number, weight: number): void;
+  /** Record a decay the model just applied. */
+  decay(gamma: number): void;
+  /**
+   * Decide on the replica (pending operations are sent first).
+   * @throws ReplicaUnavailable (rejection) when the replica or its worker failed
+   */
+  decide(job: DecisionJob): Promise<DecisionOutcome>;
+  /** Whether the replica still mirrors the model (false after a failure or detach). */
+  readonly healthy: boolean;
+  /** Stop mirroring and free the worker's copy. */
+  detach(): void;
+}
+
+const ENTRY = new URL('./replica-worker.mjs', import.meta.url);
+
+interface Pending {
+  resolve: (o: DecisionOutcome) => void;
+  reject: (e: Error) => void;
+}
+
+/** One worker thread hosting the replicas of many models. */
+class ReplicaWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  dead: Error | null = null;
+  /** Keys whose replica failed inside the worker. */
+  readonly broken = new Map<number, string>();
+  /** Decisions posted and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  constructor(onDeath: (error: Error) => void) {
+    this.worker = new Worker(ENTRY);
+    // Idle workers must not keep the process alive; pending decisions ref it (see decide).
+    this.worker.unref();
+    this.worker.on('message', (m: FromReplica) => {
+      if (m.type === 'broken') {
+        this.broken.set(m.key, m.message);
+        return;
+      }
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (m.type === 'decided') p.resolve(m.outcome);
+      else p.reject(new ReplicaUnavailable(m.message));
+    });
+    const die = (error: Error) => {
+      if (this.dead) return;
+      this.dead = error;
+      for (const p of this.pending.values()) p.reject(new ReplicaUnavailable(`replica worker failed: ${error.message}`));
+      this.pending.clear();
+      onDeath(error);
+    };
+    this.worker.on('error', die);
+    this.worker.on('exit', (code) => die(new Error(`replica worker exited with code ${code}`)));
+  }
+
+  post(m: ToReplica): void {
+    if (this.dead) return;
+    this.worker.postMessage(m);
+  }
+
+  decide(key: number, job: PackedJob): Promise<DecisionOutcome> {
+    if (this.dead) return Promise.reject(new ReplicaUnavailable(`replica worker failed: ${this.dead.message}`));
+    const id = this.nextId++;
+    return new Promise<DecisionOutcome>((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'decide', id, key, job } satisfies ToReplica);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    if (!this.dead) this.dead = new Error('terminated');
+    for (const p of this.pending.values()) p.reject(new ReplicaUnavailable('replica worker terminated'));
+    this.pending.clear();
+    await this.worker.terminate();
+  }
+}
+
+/** Options of {@link PolicyReplicas}. */
+export interface ReplicaOptions {
+  /** Worker threads (≥ 1). Every model has a replica on every worker; decisions go to the least busy. */
+  readonly threads: number;
+  /** Called once per failure (a worker died, or a replica broke); the models fall back to their own thread. */
+  readonly onError?: (error: Error) => void;
+}
+
+/** A pool of replica workers. */
+export class PolicyReplicas {
+  readonly threads: number;
+  private readonly workers: ReplicaWorker[];
+  private nextKey = 1;
+  private closed = false;
+  private readonly onError: (error: Error) => void;
+
+  /** @throws RangeError when threads is not a positive integer */
+  constructor(options: ReplicaOptions) {
+    if (!Number.isInteger(options.threads) || options.threads < 1) {
+      throw new RangeError(`threads must be a positive integer, got ${options.threads}`);
+    }
+    this.threads = options.threads;
+    this.onError = options.onError ?? (() => {});
+    this.workers = Array.from({ length: options.threads }, () => new ReplicaWorker((e) => this.onError(e)));
+  }
+
+  /** Whether at least one worker is alive. */
+  get alive(): boolean {
+    return !this.closed && this.workers.some((w) => w.dead === null);
+  }
+
+  /**
+   * Mirror a policy whose state is `snapshot` (the caller must continue from exactly that state:
+   * restore its own policy from the same snapshot) and return the model's handle.
+   */
+  attach(policy: PolicyConfig, snapshot: PolicySnapshot): PolicyReplica {
+    const key = this.nextKey++;
+    const workers = this.workers;
+    for (const w of workers) w.post({ type: 'init', key, policy, snapshot });
+    const log = new OpLog();
+    let healthy = true;
+    let scheduled = false;
+    const flush = () => {
+      scheduled = false;
+      if (!healthy || log.size === 0) return;
+      const ops = log.take();
+      for (const w of workers) w.post({ type: 'ops', key, ops });
+    };
+    const schedule = () => {
+      if (scheduled) return;
+      scheduled = true;
+      queueMicrotask(flush);
+    };
+    const onError = this.onError;
+    const fail = (message: string) => {
+      if (!healthy) return;
+      healthy = false;
+      for (const w of workers) w.post({ type: 'drop', key });
+      onError(new Error(message));
+    };
+    return {
+      get healthy() {
+        return healthy && workers.some((w) => w.dead === null);
+      },
+      update(x, reward, weight) {
+        if (!healthy) return;
+        log.update(x, reward, weight);
+        schedule();
+      },
+      decay(gamma) {
+        if (!healthy) return;
+        log.decay(gamma);
+        schedule();
+      },
+      decide(job) {
+        if (!healthy) return Promise.reject(new ReplicaUnavailable('replica detached'));
+        flush();
+        let best: ReplicaWorker | null = null;
+        for (const w of workers) {
+          const why = w.broken.get(key);
+          if (why !== undefined) {
+            fail(`replica of a ${policy.kind} policy broke: ${why}`);
+            return Promise.reject(new ReplicaUnavailable(why));
+          }
+          if (w.dead === null && (best === null || w.inFlight < best.inFlight)) best = w;
+        }
+        if (!best) return Promise.reject(new ReplicaUnavailable('no replica worker alive'));
+        return best.decide(key, packJob(job));
+      },
+      detach() {
+        if (!healthy) return;
+        healthy = false;
+        for (const w of workers) w.post({ type: 'drop', key });
+      },
+    };
+  }
+
+  /** Stop every worker (pending decisions are rejected with ReplicaUnavailable). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

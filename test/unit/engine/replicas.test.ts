@@ -1,0 +1,214 @@
+/**
+ * Policy replicas in worker threads (src/engine/replicas.ts): decisions made on a replica equal
+ * the model's own decisions bit for bit; concurrent ranks keep the per-user budget and eventIds
+ * exact; a model replaced mid-decision answers NOT_READY; a failed replica falls back to the
+ * model's own thread.
+ */
+import { afterAll, describe, expect, test } from 'vitest';
+import type { ModelConfigInput } from '../../../src/engine/config.js';
+import { Engine } from '../../../src/engine/engine.js';
+import { LiubaiError } from '../../../src/engine/errors.js';
+import type { RankResponse } from '../../../src/engine/model.js';
+import { PolicyReplicas } from '../../../src/engine/replicas.js';
+import type { Candidate } from '../../../src/features/types.js';
+import { createRng } from '../../../src/core/rng.js';
+import { MemoryStore } from '../../../src/storage/memory/index.js';
+
+const pools: PolicyReplicas[] = [];
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+});
+function pool(threads = 1): PolicyReplicas {
+  const p = new PolicyReplicas({ threads });
+  pools.push(p);
+  return p;
+}
+
+function engineWith(config: ModelConfigInput, replicas: PolicyReplicas | null) {
+  let now = 1_700_000_000_000;
+  let n = 0;
+  const engine = new Engine({ store: new MemoryStore(), clock: () => now, newEventId: () => `e${++n}`, snapshotEvery: 0 });
+  if (replicas) engine.useReplicas(replicas);
+  engine.putModel('m', config);
+  return {
+    engine,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+const catalog: Candidate[] = Array.from({ length: 30 }, (_, i) => ({
+  id: `item${i}`,
+  features: { item: { topic: `t${i % 5}`, price: (i * 7) % 11 } },
+  group: `g${i % 4}`,
+}));
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof LiubaiError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+/**
+ * The same script of ranks, feedback and silence on two engines: one deciding on a replica
+ * (rankAsync), one in its own thread (rank). Returns both answer lists and final posteriors.
+ */
+async function twin(config: ModelConfigInput, steps: number) {
+  const a = engineWith(config, pool());
+  const b = engineWith(config, null);
+  expect(a.engine.model('m').replicated).toBe(true);
+  expect(b.engine.model('m').replicated).toBe(false);
+  const r = createRng('twin-script');
+  const answers: Array<[RankResponse, RankResponse]> = [];
+  for (let t = 0; t < steps; t++) {
+    const start = r.int(catalog.length - 12);
+    const request = {
+      userId: `u${r.int(6)}`,
+      context: { user: { segment: `s${r.int(3)}` }, session: { hour: r.int(24) } },
+      candidates: catalog.slice(start, start + 12),
+      slots: 3,
+    };
+    const ra = await a.engine.rankAsync('m', request);
+    const rb = b.engine.rank('m', request);
+    answers.push([ra, rb]);
+    // Feedback on some shown items; the rest falls silent when the window closes.
+    const events = ra.slate
+      .filter(() => r.uniform() < 0.5)
+      .map((s) => ({ eventId: ra.eventId, itemId: s.id, kind: r.uniform() < 0.4 ? ('click' as const) : ('dismiss' as const) }));
+    if (events.length > 0) {
+      a.engine.feedbackBatch('m', events);
+      b.engine.feedbackBatch('m', events);
+    }
+    a.advance(60_000);
+    b.advance(60_000);
+    if (t % 5 === 4) {
+      a.engine.tick(undefined);
+      b.engine.tick(undefined);
+    }
+  }
+  return { answers, a: a.engine.model('m'), b: b.engine.model('m') };
+}
+
+describe('decisions on a replica', () => {
+  const cases: Array<[string, ModelConfigInput]> = [
+    ['linear-gaussian (full covariance, NIG noise, forgetting)', {
+      policy: { kind: 'linear-gaussian' },
+      features: { bits: 10, interactions: [['user', 'item']] },
+      decay: { halfLifeOutcomes: 40, every: 3 },
+      propensity: { draws: 32 },
+      feedback: { rewardWindowSeconds: 120 },
+    }],
+    ['linear-gaussian (diagonal tail: 8 dense dims)', {
+      policy: { kind: 'linear-gaussian', maxDenseDims: 8 },
+      features: { bits: 10 },
+      propensity: { draws: 16 },
+      feedback: { rewardWindowSeconds: 120 },
+    }],
+    ['beta-bernoulli', { policy: { kind: 'beta-bernoulli' }, propensity: { draws: 16 }, feedback: { rewardWindowSeconds: 120 } }],
+    ['logistic', { policy: { kind: 'logistic' }, features: { bits: 10 }, propensity: { draws: 16 }, feedback: { rewardWindowSeconds: 120 } }],
+  ];
+  test.each(cases)('%s: the same slates, propensities and posteriors as deciding in the model thread', async (_name, config) => {
+    const { answers, a, b } = await twin(config, 60);
+    for (const [ra, rb] of answers) expect(ra).toEqual(rb);
+    // Learning happened (the script is not trivially constant) and both posteriors agree.
+    expect(a.posteriorSeq).toBeGreaterThan(20);
+    expect(a.posteriorSeq).toBe(b.posteriorSeq);
+    expect(JSON.stringify(a.posteriorSnapshot())).toBe(JSON.stringify(b.posteriorSnapshot()));
+    expect(a.replicated).toBe(true);
+  });
+
+  test('models created after useReplicas are attached; retrain-free kinds only', () => {
+    const { engine } = engineWith({ policy: { kind: 'uniform' } }, pool());
+    expect(engine.model('m').replicated).toBe(true);
+    engine.putModel('later', { policy: { kind: 'beta-bernoulli' } });
+    expect(engine.model('later').replicated).toBe(true);
+  });
+});
+
+describe('concurrent ranks', () => {
+  const budgeted: ModelConfigInput = {
+    policy: { kind: 'linear-gaussian' },
+    budget: { share: 1, rule: 'uniform', perUser: { ratePerHour: 0.001, burst: 1 }, floor: 0 },
+    slots: 4,
+  };
+
+  test('one user: the token bucket is spent by one rank at a time (at most `burst` explored slots)', async () => {
+    const { engine } = engineWith(budgeted, pool());
+    const context = { user: { segment: 'a' } };
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => engine.rankAsync('m', { userId: 'same', context, candidates: catalog.slice(0, 10) })),
+    );
+    const explored = results.reduce((s, r) => s + r.slate.filter((x) => x.explored).length, 0);
+    expect(explored).toBe(1);
+    // Different users each have their own bucket.
+    const others = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => engine.rankAsync('m', { userId: `other${i}`, context, candidates: catalog.slice(0, 10) })),
+    );
+    expect(others.reduce((s, r) => s + r.slate.filter((x) => x.explored).length, 0)).toBe(6);
+  });
+
+  test('feedback that arrives while a decision is computed keeps its fatigue when the rank commits', async () => {
+    const { engine } = engineWith({ policy: { kind: 'linear-gaussian' } }, pool());
+    const first = await engine.rankAsync('m', { eventId: 'f1', userId: 'u', context: {}, candidates: catalog.slice(0, 6) });
+    const pending = engine.rankAsync('m', { eventId: 'f2', userId: 'u', context: {}, candidates: catalog.slice(6, 12) });
+    engine.feedback('m', { eventId: 'f1', itemId: first.slate[0]!.id, kind: 'dismiss' });
+    await pending;
+    const state = engine.store.getUserState('m', 'u') as { fatigue: Record<string, unknown>; recentGroups: string[] };
+    expect(Object.keys(state.fatigue).some((key) => key.includes(first.slate[0]!.id))).toBe(true);
+    expect(state.recentGroups.length).toBeGreaterThan(0);
+  });
+
+  test('an eventId in flight is reserved: the second rank with it is DUPLICATE_EVENT', async () => {
+    const { engine } = engineWith({ policy: { kind: 'linear-gaussian' } }, pool());
+    const first = engine.rankAsync('m', { eventId: 'x1', userId: 'u1', context: {}, candidates: catalog.slice(0, 5) });
+    const second = codeOf(engine.rankAsync('m', { eventId: 'x1', userId: 'u2', context: {}, candidates: catalog.slice(0, 5) }));
+    expect((await first).eventId).toBe('x1');
+    expect(await second).toBe('DUPLICATE_EVENT');
+    expect(engine.model('m').counters.decisions).toBe(1);
+  });
+
+  test('a model reconfigured while its decision is computed answers NOT_READY and writes nothing', async () => {
+    const { engine } = engineWith({ policy: { kind: 'linear-gaussian' } }, pool());
+    const pending = codeOf(engine.rankAsync('m', { eventId: 'y1', context: {}, candidates: catalog.slice(0, 5) }));
+    engine.putModel('m', { policy: { kind: 'linear-gaussian' }, slots: 2 });
+    expect(await pending).toBe('NOT_READY');
+    expect(engine.store.getDecision('m', 'y1')).toBeUndefined();
+    const again = await engine.rankAsync('m', { eventId: 'y1', context: {}, candidates: catalog.slice(0, 5) });
+    expect(again.slate).toHaveLength(2);
+    expect(again.modelVersion).toBe(2);
+  });
+
+  test('validation errors come before any decision and change nothing', async () => {
+    const { engine } = engineWith({ policy: { kind: 'linear-gaussian' } }, pool());
+    expect(await codeOf(engine.rankAsync('m', { context: {}, candidates: [] }))).toBe('INVALID_REQUEST');
+    expect(await codeOf(engine.rankAsync('m', { context: {}, candidates: catalog.slice(0, 3), slots: 0 }))).toBe('INVALID_REQUEST');
+    expect(engine.model('m').counters.decisions).toBe(0);
+  });
+});
+
+describe('failure', () => {
+  test('when the workers stop, pending and later ranks are decided in the model thread', async () => {
+    const p = new PolicyReplicas({ threads: 1 });
+    const { engine } = engineWith({ policy: { kind: 'linear-gaussian' } }, p);
+    const twinEngine = engineWith({ policy: { kind: 'linear-gaussian' } }, null).engine;
+    const request = { eventId: 'z1', userId: 'u', context: { user: { segment: 'a' } }, candidates: catalog.slice(0, 8) };
+    const pending = engine.rankAsync('m', request);
+    await p.close();
+    const answer = await pending;
+    expect(answer).toEqual(twinEngine.rank('m', request));
+    expect(engine.model('m').replicated).toBe(false);
+    const later = await engine.rankAsync('m', { ...request, eventId: 'z2' });
+    expect(later).toEqual(twinEngine.rank('m', { ...request, eventId: 'z2' }));
+    expect(engine.model('m').counters.decisions).toBe(2);
+  });
+
+  test('threads must be a positive integer', () => {
+    expect(() => new PolicyReplicas({ threads: 0 })).toThrow(RangeError);
+    expect(() => new PolicyReplicas({ threads: 1.5 })).toThrow(RangeError);
+  });
+});
