@@ -16,6 +16,7 @@ import { modelConfigSchema } from '../engine/config.js';
 import type { Engine } from '../engine/engine.js';
 import { LiubaiError } from '../engine/errors.js';
 import { createAuthenticator, type ApiKeys, type Role } from './auth.js';
+import { createJsonBodyReader, isJsonContentType } from './body.js';
 import { classifyError, errorBody, internalErrorBody, parseWith } from './errors.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -167,7 +168,15 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  const parseJson = express.json({ limit: limits.bodyBytes, strict: true, type: 'application/json' });
+  /**
+   * The size-limited JSON body reader: plain UTF-8 JSON is read by the lean reader (body.ts; the
+   * text stays available through `rawBodyOf(req)`); compressed bodies and other charsets go to
+   * body-parser, which answers them as it always has.
+   */
+  const parseJson = createJsonBodyReader({
+    limit: limits.bodyBytes,
+    fallback: express.json({ limit: limits.bodyBytes, strict: true, type: 'application/json' }),
+  });
   /**
    * Everything before a handler, in one middleware: the route label for metrics, the key check
    * (before the body is read), the content-type check and the size-limited JSON parser.
@@ -182,7 +191,8 @@ export function createApp(deps: AppDeps): Express {
         if (body === 'required') return next(new LiubaiError('INVALID_REQUEST', 'a JSON body is required'));
         return next();
       }
-      if (!req.is('application/json')) {
+      // Same answer as req.is('application/json') for a request with a body, without type-is.
+      if (!isJsonContentType(req.headers['content-type'])) {
         return next(new LiubaiError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'));
       }
       parseJson(req, res, next);

@@ -47,6 +47,24 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: 
   return r.data;
 }
 
+/**
+ * The answers to a request body that cannot be read, shared by the lean reader (body.ts) and the
+ * classification of body-parser's errors below, so both paths answer with the same code and text.
+ */
+export const bodyErrors = {
+  /** 413: the declared or received body is over the configured limit. */
+  tooLarge: (): LiubaiError => new LiubaiError('PAYLOAD_TOO_LARGE', 'request body is larger than the configured limit'),
+  /** 415: a charset or content encoding the server does not read. */
+  unsupportedEncoding: (): LiubaiError =>
+    new LiubaiError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding or charset; send UTF-8 application/json'),
+  /** 400: the body is not JSON, or its top level is not an object or array. */
+  notJson: (): LiubaiError => new LiubaiError('INVALID_REQUEST', 'request body is not valid JSON (an object or array is expected)'),
+  /** 400: the client went away before the body was complete. */
+  aborted: (): LiubaiError => new LiubaiError('INVALID_REQUEST', 'request aborted'),
+  /** 400: any other unreadable body (a length mismatch, a corrupt compressed stream). */
+  malformed: (): LiubaiError => new LiubaiError('INVALID_REQUEST', 'malformed request'),
+} as const;
+
 /** Errors of the body parser / router that carry an HTTP status (http-errors). */
 interface HttpError {
   readonly status?: number;
@@ -69,14 +87,12 @@ export function classifyError(error: unknown): LiubaiError | null {
   const status = httpStatus(error);
   if (status === undefined || status < 400 || status >= 500) return null;
   const type = (error as HttpError).type;
-  if (status === 413) return new LiubaiError('PAYLOAD_TOO_LARGE', 'request body is larger than the configured limit');
-  if (status === 415) {
-    return new LiubaiError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding or charset; send UTF-8 application/json');
-  }
-  if (type === 'entity.parse.failed') return new LiubaiError('INVALID_REQUEST', 'request body is not valid JSON (an object or array is expected)');
-  if (type === 'request.aborted') return new LiubaiError('INVALID_REQUEST', 'request aborted');
+  if (status === 413) return bodyErrors.tooLarge();
+  if (status === 415) return bodyErrors.unsupportedEncoding();
+  if (type === 'entity.parse.failed') return bodyErrors.notJson();
+  if (type === 'request.aborted') return bodyErrors.aborted();
   if (status === 404) return new LiubaiError('NOT_FOUND', 'not found');
-  return new LiubaiError('INVALID_REQUEST', 'malformed request');
+  return bodyErrors.malformed();
 }
 
 /** The JSON body of an error answer. */

@@ -2,6 +2,15 @@
  * The wire format of the HTTP API, as zod schemas: the single source of the request and response
  * types (`z.input` for callers, `z.output` inside) and of `GET /openapi.json`. Request bodies are
  * `.strict()`: an unknown field is a 400 naming it.
+ *
+ * The request bodies parsed on every call (rank, feedback) are compiled with `z.compile`, zod's
+ * ahead-of-time compiler (https://zod.dev/compile): zod generates one flat validator for the whole
+ * tree (objects, records, the feature-value union, the id refinements, the `at` transform) and
+ * runs it first; when it rejects, the input is parsed again by zod's interpreter, so failures
+ * carry exactly the interpreter's issues (codes, paths, messages) and successes the same output
+ * (zod runs its own test suite in both modes). Compiling only ever applies to these exported
+ * clones: a schema derived from one (`.extend`, `.optional`, …) is interpreted again. The
+ * interpreted originals stay available as {@link interpretedSchemas}.
  */
 import { z } from 'zod';
 
@@ -52,11 +61,7 @@ export const candidateSchema = z
   })
   .strict();
 
-/**
- * `POST /v1/models/{modelId}/rank`. The candidate count is bounded by the model's
- * `limits.maxCandidates` (TOO_MANY_CANDIDATES), `slots` by `limits.maxSlots`.
- */
-export const rankRequestSchema = z
+const rankRequestObject = z
   .object({
     context: namespacedFeaturesSchema.default({}),
     candidates: z.array(candidateSchema).min(1),
@@ -66,6 +71,12 @@ export const rankRequestSchema = z
     deferExposure: z.boolean().optional(),
   })
   .strict();
+/**
+ * `POST /v1/models/{modelId}/rank`. The candidate count is bounded by the model's
+ * `limits.maxCandidates` (TOO_MANY_CANDIDATES), `slots` by `limits.maxSlots`. Compiled (see the
+ * module comment).
+ */
+export const rankRequestSchema = z.compile(rankRequestObject);
 
 /** One shown item of a slate. */
 export const rankedItemSchema = z.object({
@@ -91,8 +102,7 @@ export const rankResponseSchema = z.object({
   slate: z.array(rankedItemSchema),
 });
 
-/** One feedback event. Idempotent per (eventId, itemId, kind). */
-export const feedbackEventSchema = z
+const feedbackEventObject = z
   .object({
     eventId: eventIdSchema,
     itemId: itemIdSchema,
@@ -101,12 +111,28 @@ export const feedbackEventSchema = z
     at: timestampSchema.optional(),
   })
   .strict();
+/** One feedback event. Idempotent per (eventId, itemId, kind). Compiled (see the module comment). */
+export const feedbackEventSchema = z.compile(feedbackEventObject);
 
-/** `POST /v1/models/{modelId}/feedback` with a batch; the batch size limit is a server setting. */
-export const feedbackBatchSchema = z.object({ events: z.array(feedbackEventSchema).min(1) }).strict();
+const feedbackBatchObject = z.object({ events: z.array(feedbackEventObject).min(1) }).strict();
+/**
+ * `POST /v1/models/{modelId}/feedback` with a batch; the batch size limit is a server setting.
+ * Compiled (see the module comment).
+ */
+export const feedbackBatchSchema = z.compile(feedbackBatchObject);
 
-/** A single event or a batch. */
-export const feedbackRequestSchema = z.union([feedbackEventSchema, feedbackBatchSchema]);
+/** A single event or a batch (describes the route in the OpenAPI document; the handler picks one of the two). */
+export const feedbackRequestSchema = z.union([feedbackEventObject, feedbackBatchObject]);
+
+/**
+ * The compiled request schemas' interpreted originals: the same definitions on zod's interpreter.
+ * The reference that the equivalence tests and the boundary benchmark compare the compiled ones with.
+ */
+export const interpretedSchemas = {
+  rankRequest: rankRequestObject,
+  feedbackEvent: feedbackEventObject,
+  feedbackBatch: feedbackBatchObject,
+} as const;
 
 /** The answer to feedback (single or batch): accepted + duplicates = events sent. */
 export const feedbackResponseSchema = z.object({
