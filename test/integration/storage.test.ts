@@ -48,6 +48,8 @@ storageContract('sqlite', () => sqliteHarness({ synchronous: 'NORMAL' }));
 // The same contract with group commit on (as the server runs it): transactions of one turn share
 // one SQLite transaction as savepoints; closing commits the open group.
 storageContract('sqlite, group commit', () => sqliteHarness({ synchronous: 'NORMAL' }, true));
+// And with no user-state cache, so every read of a state parses what the database holds.
+storageContract('sqlite, no user-state cache', () => sqliteHarness({ synchronous: 'NORMAL', userStateCache: 0 }));
 
 describe('sqlite store specifics', () => {
   let dir: string;
