@@ -88,6 +88,8 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  /** Label children by `route method status` (a bounded set: route patterns × methods × statuses). */
+  const children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
 
   /** A counter read from the engine: reset, then set to the current totals. */
   const engineCounter = (name: string, help: string, value: (s: ModelStats) => number) =>
@@ -154,9 +156,17 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
   return {
     registry,
     observeRequest(route, method, status, seconds) {
-      const labels = { route, method, status: String(status) };
-      requests.inc(labels);
-      latency.observe(labels, seconds);
+      // The label children of each (route, method, status), resolved once: prom-client would
+      // otherwise hash the label set twice per request.
+      const key = `${route} ${method} ${status}`;
+      let child = children.get(key);
+      if (!child) {
+        const labels = { route, method, status: String(status) };
+        child = { count: requests.labels(labels), time: latency.labels(labels) };
+        children.set(key, child);
+      }
+      child.count.inc();
+      child.time.observe(seconds);
     },
     async render() {
       cache = null;
