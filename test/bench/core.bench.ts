@@ -10,6 +10,11 @@
  * The policy is `linear-gaussian`, `shared` structure, full covariance over d dense seen dims;
  * each candidate's vector has min(d, 16) non-zeros.
  *
+ * Then the score-space decision stage by stage, as `rank` runs it, on a different decision each
+ * time (so the score plan is rebuilt every time): posterior sd (`summarize`, which builds the
+ * plan: Σ_UU, S), `prepare` + the first draw (the factor of S), the selection, and the M = 64
+ * propensity draws; the candidates share 4 context entries, as featurized candidates do.
+ *
  * Run: npm run bench:core
  */
 import { createRng } from '../../src/core/rng.js';
@@ -142,6 +147,59 @@ for (const [d, k] of [
   ]);
 }
 
+/** Per-stage medians of score-space decisions over distinct inputs (a fresh plan each time). */
+function freshDecisions(d: number, k: number): string[] {
+  const { policy } = setup(d, k);
+  const rng = createRng(`fresh-${d}-${k}`);
+  const decisions = Array.from({ length: 64 }, () => {
+    const context: Array<[number, number]> = [[1, 1], [2, 1], [3, 0.5], [4, 1]];
+    const arms = Array.from({ length: k }, () => {
+      const own = randomArm(rng, d, 16);
+      const pairs: Array<[number, number]> = [...context];
+      for (let e = 0; e < own.nnz; e++) if (own.indices[e]! > 4) pairs.push([own.indices[e]!, own.values[e]!]);
+      return sparseFromPairs(DIM, pairs);
+    });
+    const features: DecisionFeatures = { dim: DIM, itemIds: arms.map((_, i) => `i${i}`), context: sparseFromPairs(DIM, context), arms };
+    const input: SelectionInput = {
+      groups: arms.map((_, i) => `g${i % 20}`),
+      cooledDown: new Uint8Array(k),
+      recentGroups: new Set(),
+      sd: new Float64Array(k),
+    };
+    return { features, input };
+  });
+  const params: SelectionParams = { slots: SLOTS, share: 0.05, exploreTokens: 2, floor: 0.005, maxGroupShare: 1, rule: 'uncertain' };
+  const mean = new Float64Array(k);
+  const scores = new Float64Array(k);
+  const choice = createSlateChoice(SLOTS);
+  const stages = [[], [], [], []] as number[][];
+  const reps = 20;
+  for (let r = 0; r < reps; r++) {
+    decisions.forEach(({ features, input }, i) => {
+      const decisionRng = createRng(`fresh-${r}-${i}`);
+      const t0 = performance.now();
+      policy.summarize(features, mean, input.sd!);
+      const t1 = performance.now();
+      const draw = policy.prepare!(features, 1, M + 1);
+      draw(decisionRng, scores);
+      const t2 = performance.now();
+      selectSlate(scores, input, params, decisionRng, choice);
+      const t3 = performance.now();
+      estimatePropensities(draw, input, params, choice, k, M, decisionRng.fork('propensity'));
+      const t4 = performance.now();
+      // The first pass warms up.
+      if (r === 0) return;
+      stages[0]!.push((t1 - t0) * 1000);
+      stages[1]!.push((t2 - t1) * 1000);
+      stages[2]!.push((t3 - t2) * 1000);
+      stages[3]!.push((t4 - t3) * 1000);
+    });
+  }
+  const median = (xs: number[]): number => Float64Array.from(xs).sort()[Math.floor(xs.length / 2)]!;
+  const m = stages.map(median);
+  return [`${d}`, `${k}`, ...m.map(us), us(m.reduce((a, b) => a + b, 0))];
+}
+
 console.log(`liubai core benchmark — linear-gaussian (shared, full covariance), slots = ${SLOTS}, M = ${M}`);
 console.log(`node ${process.version}; plain dot-product loop (n = 4096): ${dot64.toFixed(2)} GFLOP/s\n`);
 table(
@@ -149,3 +207,9 @@ table(
   rows,
 );
 console.log('\nTargets at d = 64, k = 100: decision ≤ 20 µs, update ≤ 15 µs, decision with propensities ≤ 500 µs (medians).');
+
+console.log(`\nscore-space decisions, a fresh plan each time (medians; rule uncertain, share 0.05, floor 0.005):\n`);
+table(
+  ['d', 'k', 'sd (plan) p50', 'prepare + draw p50', 'select p50', 'M = 64 propensities p50', 'sum'],
+  [freshDecisions(256, 50), freshDecisions(256, 100)],
+);

@@ -127,7 +127,11 @@ export interface Selector {
  * @internal
  */
 export interface PreparedSelector extends Selector {
-  /** Precompute group ids and flags for `input`; valid until the next `prepare`/`select`. */
+  /**
+   * Precompute group ids and flags for `input`; valid until the next `prepare`/`select`. Under
+   * the `uncertain` rule the sd weights are also computed once, at the first serendipity slot,
+   * so `input.sd` must not change in place before the next `prepare`.
+   */
   prepare(input: SelectionInput): void;
   /** {@link Selector.select} on the input of the last `prepare` (not re-read). */
   selectPrepared(
@@ -213,6 +217,14 @@ class SlateSelector implements PreparedSelector {
   /** The best not-cooled-down candidates by descending score (exploitation fast path). */
   private topIdx = new Int32Array(0);
   private topScore = new Float64Array(0);
+  /**
+   * inSlate or groupCount may hold non-zero entries (after `prepare`, which counts group sizes
+   * in groupCount, or an interrupted selection); a completed selection clears what it set.
+   */
+  private dirty = true;
+  /** sdWeight of each candidate's sd under the `uncertain` rule, for the sd array `sdWeightsOf`. */
+  private sdWeights = new Float64Array(0);
+  private sdWeightsOf: Float64Array | null = null;
   private readonly groupIds = new Map<string, number>();
   private nGroups = 0;
   maxGroupSize = 0;
@@ -229,6 +241,9 @@ class SlateSelector implements PreparedSelector {
     this.perm = new Int32Array(c);
     this.topIdx = new Int32Array(c);
     this.topScore = new Float64Array(c);
+    this.sdWeights = new Float64Array(c);
+    this.sdWeightsOf = null;
+    this.dirty = true;
     this.capacity = c;
   }
 
@@ -265,6 +280,8 @@ class SlateSelector implements PreparedSelector {
       outsideCount += out;
     }
     this.nGroups = nGroups;
+    this.dirty = true;
+    this.sdWeightsOf = null;
     this.maxGroupSize = maxSize;
     this.outsideCount = outsideCount;
   }
@@ -303,8 +320,11 @@ class SlateSelector implements PreparedSelector {
     out.length = L;
     out.floorComponent = false;
     if (L === 0) return out;
-    this.inSlate.fill(0, 0, k);
-    this.groupCount.fill(0, 0, this.nGroups);
+    if (this.dirty) {
+      this.inSlate.fill(0, 0, k);
+      this.groupCount.fill(0, 0, this.nGroups);
+    }
+    this.dirty = true;
     const cap = groupCapOf(params.maxGroupShare, L);
 
     let useFloor: boolean;
@@ -320,6 +340,17 @@ class SlateSelector implements PreparedSelector {
     } else {
       this.fillRest(scores, input, params, L, cap, rng, out);
     }
+    // Undo what the slate set, so the next selection starts clean without clearing k entries.
+    const inSlate = this.inSlate;
+    const gid = this.gid;
+    const groupCount = this.groupCount;
+    for (let p = 0; p < L; p++) {
+      const i = out.items[p]!;
+      inSlate[i] = 0;
+      const g = gid[i]!;
+      if (g >= 0) groupCount[g] = 0;
+    }
+    this.dirty = false;
     return out;
   }
 
@@ -426,22 +457,14 @@ class SlateSelector implements PreparedSelector {
     const k = this.k;
     const topIdx = this.topIdx;
     const topScore = this.topScore;
+    // Fill the list with the first T eligible candidates (insertion sort).
     let n = 0;
-    // topScore[T − 1] once the list is full, kept in a register: most candidates stop at the
-    // first comparison with it.
-    let last = -Infinity;
-    for (let i = 0; i < k; i++) {
+    let i = 0;
+    for (; i < k && n < T; i++) {
+      if (cooledDown[i] === 1) continue;
       const raw = scores[i]!;
       const s = raw === raw ? raw : -Infinity;
-      let j: number;
-      if (n === T) {
-        if (s < last || cooledDown[i] === 1) continue;
-        if (s === last) return 0;
-        j = T - 1;
-      } else {
-        if (cooledDown[i] === 1) continue;
-        j = n++;
-      }
+      let j = n++;
       while (j > 0 && topScore[j - 1]! < s) {
         topScore[j] = topScore[j - 1]!;
         topIdx[j] = topIdx[j - 1]!;
@@ -450,9 +473,37 @@ class SlateSelector implements PreparedSelector {
       if (j > 0 && topScore[j - 1] === s) return 0;
       topScore[j] = s;
       topIdx[j] = i;
-      if (n === T) last = topScore[T - 1]!;
+    }
+    if (n < T) return n;
+    // Then most candidates stop at one comparison with the list's last score, kept in a
+    // register; the rare insertion is out of line. A NaN score counts as −∞: it can only enter
+    // (as a tie) when the last score is −∞ itself.
+    let last = topScore[T - 1]!;
+    for (; i < k; i++) {
+      const raw = scores[i]!;
+      if (!(raw >= last) && (raw === raw || last !== -Infinity)) continue;
+      if (cooledDown[i] === 1) continue;
+      const s = raw === raw ? raw : -Infinity;
+      if (s === last || !this.insertTop(s, i, T)) return 0;
+      last = topScore[T - 1]!;
     }
     return n;
+  }
+
+  /** Put candidate i (score s > the last of the full list) in its place; false on an exact tie. */
+  private insertTop(s: number, i: number, T: number): boolean {
+    const topIdx = this.topIdx;
+    const topScore = this.topScore;
+    let j = T - 1;
+    while (j > 0 && topScore[j - 1]! < s) {
+      topScore[j] = topScore[j - 1]!;
+      topIdx[j] = topIdx[j - 1]!;
+      j--;
+    }
+    if (j > 0 && topScore[j - 1] === s) return false;
+    topScore[j] = s;
+    topIdx[j] = i;
+    return true;
   }
 
   /** Argmax of the score over remaining candidates, ties uniform by reservoir sampling; −1 if none. */
@@ -493,44 +544,59 @@ class SlateSelector implements PreparedSelector {
     return best;
   }
 
-  private serendipityEligible(i: number, e: number, cap: number): boolean {
-    return i !== e && this.inSlate[i] === 0 && this.withinCap(i, cap);
-  }
-
   /** The serendipity item for a slot whose exploitation choice is `e`; −1 if none qualifies. */
   private serendipity(e: number, cap: number, rule: SerendipityRule, sd: Float64Array | null, rng: Rng): number {
     const k = this.k;
+    // Eligible: not e, not in the slate, within caps (the test inlined, fields in locals).
+    const inSlate = this.inSlate;
+    const gid = this.gid;
+    const groupCount = this.groupCount;
     if (rule === 'uncertain' && sd !== null) {
+      // The weights of the prepared input, computed once for all of its selections.
+      const weight = this.sdWeights;
+      if (this.sdWeightsOf !== sd) {
+        for (let i = 0; i < k; i++) weight[i] = sdWeight(sd[i]!);
+        this.sdWeightsOf = sd;
+      }
       let total = 0;
       let last = -1;
       for (let i = 0; i < k; i++) {
-        if (!this.serendipityEligible(i, e, cap)) continue;
-        total += sdWeight(sd[i]!);
+        if (i === e || inSlate[i] === 1) continue;
+        const g = gid[i]!;
+        if (g >= 0 && groupCount[g]! >= cap) continue;
+        total += weight[i]!;
         last = i;
       }
       if (last < 0) return -1;
       let r = rng.uniform() * total;
       for (let i = 0; i < k; i++) {
-        if (!this.serendipityEligible(i, e, cap)) continue;
-        r -= sdWeight(sd[i]!);
+        if (i === e || inSlate[i] === 1) continue;
+        const g = gid[i]!;
+        if (g >= 0 && groupCount[g]! >= cap) continue;
+        r -= weight[i]!;
         if (r < 0) return i;
       }
       return last;
     }
+    const outside = this.outside;
     let count = 0;
     let outsideCount = 0;
     const wantOutside = rule === 'outside-recent-groups';
     for (let i = 0; i < k; i++) {
-      if (!this.serendipityEligible(i, e, cap)) continue;
+      if (i === e || inSlate[i] === 1) continue;
+      const g = gid[i]!;
+      if (g >= 0 && groupCount[g]! >= cap) continue;
       count++;
-      if (wantOutside) outsideCount += this.outside[i]!;
+      if (wantOutside) outsideCount += outside[i]!;
     }
     if (count === 0) return -1;
     const onlyOutside = wantOutside && outsideCount > 0;
     let j = rng.int(onlyOutside ? outsideCount : count);
     for (let i = 0; i < k; i++) {
-      if (!this.serendipityEligible(i, e, cap)) continue;
-      if (onlyOutside && this.outside[i] === 0) continue;
+      if (i === e || inSlate[i] === 1) continue;
+      const g = gid[i]!;
+      if (g >= 0 && groupCount[g]! >= cap) continue;
+      if (onlyOutside && outside[i] === 0) continue;
       if (j === 0) return i;
       j--;
     }

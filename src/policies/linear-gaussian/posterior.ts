@@ -235,6 +235,19 @@ class SharedDrawPlan {
   }
 }
 
+/**
+ * Row p of Σ_UU and its mirror column: suu[p, q] = suu[q, p] = S[ra + list[q]] for q ≤ p, where
+ * ra is the row offset of slot list[p] in Σ (lower triangle: list is increasing, so list[q] ≤ list[p]).
+ */
+function gatherRow(S: Float64Array, ra: number, list: Int32Array, p: number, suu: Float64Array, nu: number): void {
+  const op = p * nu;
+  for (let q = 0; q <= p; q++) {
+    const v = S[ra + list[q]!]!;
+    suu[op + q] = v;
+    suu[q * nu + p] = v;
+  }
+}
+
 /** Sherman–Morrison steps on Σ before it is recomputed from the factor (bounds rounding drift). */
 const SIGMA_RESYNC = 1000;
 
@@ -1006,15 +1019,25 @@ export class LinearPosterior {
     // Entries outside the dense block (diagonal tail or never seen): θ space draws one normal per
     // distinct such dimension per draw (counted here with repeats, an upper bound).
     const sh = this.shared;
-    const index = sh.index;
     let nnz = 0;
     let dense = 0;
-    for (let i = 0; i < k && draws > 1; i++) {
-      const arm = input.arms[i]!;
-      nnz += arm.nnz;
-      for (let e = 0; e < arm.nnz; e++) {
-        const key = arm.indices[e]!;
-        if (index.get(key) >= 0) dense++;
+    const planned = this.plan;
+    if (draws > 1 && planned.input === input && planned.revision === this.revision && planned.k === k) {
+      // The decision's score plan is current (`summarize` built it): it has counted both.
+      dense = planned.dStart[k]!;
+      nnz = dense + planned.exCount;
+    } else if (draws > 1) {
+      const index = sh.index;
+      const direct = index.directTable;
+      const directLength = direct.length;
+      for (let i = 0; i < k; i++) {
+        const arm = input.arms[i]!;
+        const idx = arm.indices;
+        nnz += arm.nnz;
+        for (let e = 0; e < arm.nnz; e++) {
+          const key = idx[e]!;
+          if ((key < directLength ? direct[key]! : index.get(key)) >= 0) dense++;
+        }
       }
     }
     if (!preferScoreSpace(sh.n, k, nnz, dense, draws)) {
@@ -1104,10 +1127,10 @@ export class LinearPosterior {
           m += x * muS[code]!;
           if (uStamp[code] !== epoch) {
             uStamp[code] = epoch;
-            uPos[code] = nu;
             uList[nu++] = code;
           }
-          dPos[dense] = uPos[code]!;
+          // The slot for now: mapped to its position in U once U is complete (below).
+          dPos[dense] = code;
           dVal[dense++] = x;
           continue;
         }
@@ -1135,19 +1158,21 @@ export class LinearPosterior {
     plan.reserveDense(nu);
     plan.exCount = entries;
     plan.exDims = dims;
+    // U in increasing slot order, so that row p of Σ_UU's lower triangle is read from one row
+    // of Σ, at increasing addresses (the order of U is only a layout: see ScorePlan.covariance).
+    if (ns <= 16 * nu) {
+      let n = 0;
+      for (let c = 0; c < ns; c++) if (uStamp[c] === epoch) uList[n++] = c;
+    } else {
+      uList.subarray(0, nu).sort();
+    }
+    for (let p = 0; p < nu; p++) uPos[uList[p]!] = p;
+    for (let e = 0; e < dense; e++) dPos[e] = uPos[dPos[e]!]!;
     // Σ_UU, full, from the lower triangle of Σ.
     const S = this.sigma;
     const cap = this.sigmaCap;
     const suu = plan.sigmaUU;
-    for (let p = 0; p < nu; p++) {
-      const a = uList[p]!;
-      for (let q = 0; q <= p; q++) {
-        const b = uList[q]!;
-        const v = a >= b ? S[a * cap + b]! : S[b * cap + a]!;
-        suu[p * nu + q] = v;
-        suu[q * nu + p] = v;
-      }
-    }
+    for (let p = 0; p < nu; p++) gatherRow(S, uList[p]! * cap, uList, p, suu, nu);
     plan.covariance();
     plan.input = input;
     plan.revision = this.revision;
