@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { createPolicy } from '../policies/registry.js';
 import type { Policy } from '../policies/types.js';
 import { applyOps, decide, unpackJob } from './decide.js';
-import type { FromReplica, ToReplica } from './replicas.js';
+import type { FromReplica, FromReplicaBatch, ToReplica, ToReplicaBatch } from './replicas.js';
 
 const port = parentPort;
 if (!port) throw new Error('replica-worker must run in a worker thread');
@@ -16,17 +16,17 @@ if (!port) throw new Error('replica-worker must run in a worker thread');
 const replicas = new Map<number, Policy>();
 /** Replicas whose operations failed: they no longer mirror their model. */
 const broken = new Map<number, string>();
-const post = (m: FromReplica) => port.postMessage(m);
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-port.on('message', (m: ToReplica) => {
+/** Carry out one instruction; answers go to `out`. */
+function handle(m: ToReplica, out: FromReplica[]): void {
   switch (m.type) {
     case 'init':
       try {
         replicas.set(m.key, createPolicy(m.policy, m.snapshot));
       } catch (error) {
         broken.set(m.key, messageOf(error));
-        post({ type: 'broken', key: m.key, message: messageOf(error) });
+        out.push({ type: 'broken', key: m.key, message: messageOf(error) });
       }
       return;
     case 'ops': {
@@ -37,20 +37,20 @@ port.on('message', (m: ToReplica) => {
       } catch (error) {
         replicas.delete(m.key);
         broken.set(m.key, messageOf(error));
-        post({ type: 'broken', key: m.key, message: messageOf(error) });
+        out.push({ type: 'broken', key: m.key, message: messageOf(error) });
       }
       return;
     }
     case 'decide': {
       const policy = replicas.get(m.key);
       if (!policy) {
-        post({ type: 'failed', id: m.id, message: broken.get(m.key) ?? `no replica ${m.key}` });
+        out.push({ type: 'failed', id: m.id, message: broken.get(m.key) ?? `no replica ${m.key}` });
         return;
       }
       try {
-        post({ type: 'decided', id: m.id, outcome: decide(policy, unpackJob(m.job)) });
+        out.push({ type: 'decided', id: m.id, outcome: decide(policy, unpackJob(m.job)) });
       } catch (error) {
-        post({ type: 'failed', id: m.id, message: messageOf(error) });
+        out.push({ type: 'failed', id: m.id, message: messageOf(error) });
       }
       return;
     }
@@ -59,4 +59,10 @@ port.on('message', (m: ToReplica) => {
       broken.delete(m.key);
       return;
   }
+}
+
+port.on('message', (batch: ToReplicaBatch) => {
+  const out: FromReplica[] = [];
+  for (const m of batch) handle(m, out);
+  if (out.length > 0) port.postMessage(out satisfies FromReplicaBatch);
 });

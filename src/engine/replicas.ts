@@ -19,18 +19,26 @@ import type { PolicyConfig } from '../policies/registry.js';
 import type { PolicySnapshot } from '../policies/types.js';
 import { OpLog, packJob, type DecisionJob, type DecisionOutcome, type PackedJob, type PackedOps } from './decide.js';
 
-/** Messages to a replica worker. */
+/** One instruction to a replica worker. */
 export type ToReplica =
   | { readonly type: 'init'; readonly key: number; readonly policy: PolicyConfig; readonly snapshot: PolicySnapshot }
   | { readonly type: 'ops'; readonly key: number; readonly ops: PackedOps }
   | { readonly type: 'decide'; readonly id: number; readonly key: number; readonly job: PackedJob }
   | { readonly type: 'drop'; readonly key: number };
 
-/** Messages from a replica worker. */
+/** One answer of a replica worker. */
 export type FromReplica =
   | { readonly type: 'decided'; readonly id: number; readonly outcome: DecisionOutcome }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }
   | { readonly type: 'broken'; readonly key: number; readonly message: string };
+
+/**
+ * Instructions travel in batches: everything queued for a worker during one turn of the event
+ * loop goes in one message (one wake-up of the worker instead of one per request), in queue
+ * order, and the worker answers a batch with one message.
+ */
+export type ToReplicaBatch = readonly ToReplica[];
+export type FromReplicaBatch = readonly FromReplica[];
 
 /** Why a replica could not answer: the model decides in its own thread instead. */
 export class ReplicaUnavailable extends Error {
@@ -68,34 +76,42 @@ interface Pending {
 class ReplicaWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
+  /** Instructions not yet posted, in order. */
+  private queue: ToReplica[] = [];
   private nextId = 1;
   dead: Error | null = null;
   /** Keys whose replica failed inside the worker. */
   readonly broken = new Map<number, string>();
-  /** Decisions posted and not yet answered. */
+  /** Decisions queued or posted and not yet answered. */
   get inFlight(): number {
     return this.pending.size;
   }
 
-  constructor(onDeath: (error: Error) => void) {
+  constructor(
+    private readonly schedule: () => void,
+    onDeath: (error: Error) => void,
+  ) {
     this.worker = new Worker(ENTRY);
     // Idle workers must not keep the process alive; pending decisions ref it (see decide).
     this.worker.unref();
-    this.worker.on('message', (m: FromReplica) => {
-      if (m.type === 'broken') {
-        this.broken.set(m.key, m.message);
-        return;
+    this.worker.on('message', (batch: FromReplicaBatch) => {
+      for (const m of batch) {
+        if (m.type === 'broken') {
+          this.broken.set(m.key, m.message);
+          continue;
+        }
+        const p = this.pending.get(m.id);
+        if (!p) continue;
+        this.pending.delete(m.id);
+        if (m.type === 'decided') p.resolve(m.outcome);
+        else p.reject(new ReplicaUnavailable(m.message));
       }
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
       if (this.pending.size === 0) this.worker.unref();
-      if (m.type === 'decided') p.resolve(m.outcome);
-      else p.reject(new ReplicaUnavailable(m.message));
     });
     const die = (error: Error) => {
       if (this.dead) return;
       this.dead = error;
+      this.queue = [];
       for (const p of this.pending.values()) p.reject(new ReplicaUnavailable(`replica worker failed: ${error.message}`));
       this.pending.clear();
       onDeath(error);
@@ -104,9 +120,11 @@ class ReplicaWorker {
     this.worker.on('exit', (code) => die(new Error(`replica worker exited with code ${code}`)));
   }
 
+  /** Queue an instruction (posted with the next flush). */
   post(m: ToReplica): void {
     if (this.dead) return;
-    this.worker.postMessage(m);
+    this.queue.push(m);
+    this.schedule();
   }
 
   decide(key: number, job: PackedJob): Promise<DecisionOutcome> {
@@ -115,12 +133,21 @@ class ReplicaWorker {
     return new Promise<DecisionOutcome>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'decide', id, key, job } satisfies ToReplica);
+      this.post({ type: 'decide', id, key, job });
     });
+  }
+
+  /** Post everything queued, as one batch. */
+  flush(): void {
+    if (this.dead || this.queue.length === 0) return;
+    const batch: ToReplicaBatch = this.queue;
+    this.queue = [];
+    this.worker.postMessage(batch);
   }
 
   async terminate(): Promise<void> {
     if (!this.dead) this.dead = new Error('terminated');
+    this.queue = [];
     for (const p of this.pending.values()) p.reject(new ReplicaUnavailable('replica worker terminated'));
     this.pending.clear();
     await this.worker.terminate();
@@ -141,6 +168,7 @@ export class PolicyReplicas {
   private readonly workers: ReplicaWorker[];
   private nextKey = 1;
   private closed = false;
+  private flushScheduled = false;
   private readonly onError: (error: Error) => void;
 
   /** @throws RangeError when threads is not a positive integer */
@@ -150,7 +178,18 @@ export class PolicyReplicas {
     }
     this.threads = options.threads;
     this.onError = options.onError ?? (() => {});
-    this.workers = Array.from({ length: options.threads }, () => new ReplicaWorker((e) => this.onError(e)));
+    const schedule = () => this.schedule();
+    this.workers = Array.from({ length: options.threads }, () => new ReplicaWorker(schedule, (e) => this.onError(e)));
+  }
+
+  /** Flush every worker's queue at the end of this turn of the event loop (after its I/O callbacks). */
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const w of this.workers) w.flush();
+    });
   }
 
   /** Whether at least one worker is alive. */
@@ -169,6 +208,8 @@ export class PolicyReplicas {
     const log = new OpLog();
     let healthy = true;
     let scheduled = false;
+    // Operations are queued behind everything queued before them (a decision queued earlier is
+    // computed before them), and always before a later decision (see `decide`).
     const flush = () => {
       scheduled = false;
       if (!healthy || log.size === 0) return;

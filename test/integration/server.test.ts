@@ -535,7 +535,9 @@ describe('startServer (SQLite, sweeper, snapshots, graceful close)', () => {
   test('the sweeper closes reward windows with the real clock; close() snapshots and a restart recovers the posterior', async () => {
     const dbPath = join(dir, 'sweep.db');
     const logger = memoryLogger();
-    const config = { feedback: { rewardWindowSeconds: 0.2 }, budget: { share: 0 } };
+    // A window long enough that the click lands inside it even on a loaded machine (a late click
+    // would retract a silence instead: 3 silences + 1 click).
+    const config = { feedback: { rewardWindowSeconds: 1 }, budget: { share: 0 } };
     const a: RunningServer = await startServer({
       host: '127.0.0.1',
       port: 0,
@@ -550,7 +552,7 @@ describe('startServer (SQLite, sweeper, snapshots, graceful close)', () => {
     const r = await call(a.url, 'POST', '/v1/models/quiet/rank', { body: { context, candidates: items(5), slots: 3 } });
     expect(r.status, r.text).toBe(200);
     await call(a.url, 'POST', '/v1/models/quiet/feedback', { body: { eventId: r.json.eventId, itemId: r.json.slate[0].id, kind: 'click' } });
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 6000;
     while (a.engine.store.counts('quiet').openWindows > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 25));
     expect(a.engine.store.counts('quiet').openWindows).toBe(0);
     const view = (await call(a.url, 'GET', '/v1/models/quiet?posterior=full')).json;
