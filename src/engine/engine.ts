@@ -196,6 +196,11 @@ export class Engine {
     return n;
   }
 
+  /** Wait until snapshots that replicas are still serializing are saved (before closing the store). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.models.values()].map((m) => m.settled()));
+  }
+
   /** Snapshot every model's posterior. */
   snapshotAll(): void {
     for (const m of this.models.values()) this.store.transaction(() => m.snapshot());

@@ -200,6 +200,10 @@ export class Model {
   private readonly inflight = new Set<string>();
   /** Per user: the latest rankAsync call, which the next one waits for. */
   private readonly userTurns = new Map<string, Promise<void>>();
+  /** True when the posterior moved on in the replica only (see ensureCurrent). */
+  private stale = false;
+  /** Snapshots being serialized by the replica. */
+  private readonly snapshots = new Set<Promise<void>>();
 
   /**
    * Build a model and bring its posterior up to date: the latest snapshot for this config (if any)
@@ -229,6 +233,7 @@ export class Model {
   /** The policy's summary of the posterior. */
   describePosterior(): Record<string, unknown> {
     const extra = isRetrainable(this.policy) ? { representationVersion: this.repVersion, retraining: this.retrainRun !== null } : {};
+    this.ensureCurrent();
     return { ...this.policy.describe(), kind: this.policy.kind, foldedSeq: this.foldedSeq, outcomes: this.ordinals, ...extra };
   }
 
@@ -252,6 +257,7 @@ export class Model {
     const k = candidates.length;
     const features = this.featurize(context, candidates, new Array<Namespace | undefined>(k).fill(undefined));
     const mean = new Float64Array(k);
+    this.ensureCurrent();
     this.policy.summarize(features, mean, new Float64Array(k));
     return mean;
   }
@@ -265,6 +271,7 @@ export class Model {
    */
   rank(request: RankRequest): RankResponse {
     const plan = this.beginRank(request);
+    this.ensureCurrent();
     return this.commitRank(plan, decide(this.policy, plan.job), this.foldedSeq, false);
   }
 
@@ -328,6 +335,7 @@ export class Model {
         if (this.closed) throw modelChanged(this.modelId);
         // Decide here instead, on the posterior as it is now.
         seq = this.foldedSeq;
+        this.ensureCurrent();
         outcome = decide(this.policy, plan.job);
       }
       if (this.closed) throw modelChanged(this.modelId);
@@ -701,20 +709,61 @@ export class Model {
       this.sinceSnapshot = 0;
       return;
     }
-    const state: PosteriorState = { policy: this.policy.snapshot(), ordinals: this.ordinals };
-    this.deps.store.saveSnapshot({
-      modelId: this.modelId,
-      seq: this.foldedSeq,
-      configKey: posteriorKey(this.config),
-      state,
-      at: this.deps.clock(),
-    });
     this.sinceSnapshot = 0;
+    const seq = this.foldedSeq;
+    const ordinals = this.ordinals;
+    const save = (policy: PolicySnapshot) => {
+      const state: PosteriorState = { policy, ordinals };
+      this.deps.store.saveSnapshot({ modelId: this.modelId, seq, configKey: posteriorKey(this.config), state, at: this.deps.clock() });
+    };
+    const replica = this.replica;
+    if (this.stale && replica && replica.healthy) {
+      // The replica holds the posterior at `seq`: serialize it there, save it here when it comes.
+      const pending = replica.snapshot().then(
+        (policy) => {
+          if (!this.closed) this.deps.store.transaction(() => save(policy));
+        },
+        () => {
+          // The replica failed: the next snapshot is taken here (snapshots only shorten replays).
+        },
+      );
+      this.snapshots.add(pending);
+      void pending.finally(() => this.snapshots.delete(pending));
+      return;
+    }
+    this.ensureCurrent();
+    save(this.policy.snapshot());
+  }
+
+  /** Wait for snapshots still being serialized by a replica (e.g. before closing the store). */
+  async settled(): Promise<void> {
+    while (this.snapshots.size > 0) await Promise.all([...this.snapshots]);
   }
 
   /** The posterior as JSON (for tests and audits: equal JSON = equal posterior). */
   posteriorSnapshot(): PolicySnapshot {
+    this.ensureCurrent();
     return this.policy.snapshot();
+  }
+
+  /**
+   * While a replica mirrors the posterior, the model's own copy is not updated (the replica
+   * learns; snapshots come from it). When this thread needs the posterior — a decision without
+   * the replica, a summary, a snapshot without the replica — it is rebuilt as a restart would:
+   * the latest snapshot plus a replay of the learning log after it.
+   */
+  private ensureCurrent(): void {
+    if (!this.stale) return;
+    const snap = this.deps.store.latestSnapshot(this.modelId, posteriorKey(this.config));
+    const usable = snap !== undefined && snap.seq <= this.foldedSeq ? snap : undefined;
+    const state = usable?.state as PosteriorState | undefined;
+    const policy = createPolicy(this.config.policy, state?.policy);
+    const replayed = this.replayInto(policy, usable?.seq ?? 0, state?.ordinals ?? 0, this.foldedSeq, Number.POSITIVE_INFINITY);
+    if (replayed.ordinals !== this.ordinals) {
+      throw new Error(`model ${this.modelId}: rebuilt posterior has ${replayed.ordinals} outcomes, expected ${this.ordinals}`);
+    }
+    this.policy = policy;
+    this.stale = false;
   }
 
   private recover(): void {
@@ -740,7 +789,15 @@ export class Model {
   /** Fold one learning-log entry into the posterior, in log order. */
   private fold(o: OutcomeRecord): void {
     if (o.seq <= this.foldedSeq) return;
-    this.ordinals = this.applyEntry(this.policy, o, this.ordinals);
+    const replica = this.replica;
+    if (replica && replica.healthy) {
+      // Only the replica learns; this thread's copy is rebuilt when needed (ensureCurrent).
+      this.ordinals = this.applyEntry(replica, o, this.ordinals);
+      this.stale = true;
+    } else {
+      this.ensureCurrent();
+      this.ordinals = this.applyEntry(this.policy, o, this.ordinals);
+    }
     this.foldedSeq = o.seq;
     if (o.retracts === undefined) {
       this.counters.outcomes[o.kind] = (this.counters.outcomes[o.kind] ?? 0) + 1;
@@ -760,7 +817,7 @@ export class Model {
    * outcomes folded before it. Shared by folding and by rebuilding a retrained policy, so both
    * apply exactly the same operations. @returns the outcome count after the entry
    */
-  private applyEntry(policy: Policy, o: OutcomeRecord, ordinals: number): number {
+  private applyEntry(policy: Pick<Policy, 'update' | 'decay'>, o: OutcomeRecord, ordinals: number): number {
     const d = this.cachedDecision(o.eventId);
     if (d) {
       const idx = d.candidates.findIndex((c) => c.id === o.itemId);
@@ -775,18 +832,14 @@ export class Model {
           weight *= Math.pow(this.decayGamma, this.decayEvery * steps);
         }
         if (weight !== 0) {
-          const x = this.featurizer.outcomeFeatures(df, 0);
-          policy.update(x, o.reward, weight);
-          if (policy === this.policy) this.replica?.update(x, o.reward, weight);
+          policy.update(this.featurizer.outcomeFeatures(df, 0), o.reward, weight);
         }
       }
     }
     if (o.retracts === undefined) {
       ordinals++;
       if (this.decayGamma !== null && ordinals % this.decayEvery === 0) {
-        const gamma = Math.pow(this.decayGamma, this.decayEvery);
-        policy.decay(gamma);
-        if (policy === this.policy) this.replica?.decay(gamma);
+        policy.decay(Math.pow(this.decayGamma, this.decayEvery));
       }
     }
     return ordinals;

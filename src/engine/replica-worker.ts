@@ -54,6 +54,19 @@ function handle(m: ToReplica, out: FromReplica[]): void {
       }
       return;
     }
+    case 'snapshot': {
+      const policy = replicas.get(m.key);
+      if (!policy) {
+        out.push({ type: 'failed', id: m.id, message: broken.get(m.key) ?? `no replica ${m.key}` });
+        return;
+      }
+      try {
+        out.push({ type: 'snapshotted', id: m.id, snapshot: policy.snapshot() });
+      } catch (error) {
+        out.push({ type: 'failed', id: m.id, message: messageOf(error) });
+      }
+      return;
+    }
     case 'drop':
       replicas.delete(m.key);
       broken.delete(m.key);

@@ -24,11 +24,13 @@ export type ToReplica =
   | { readonly type: 'init'; readonly key: number; readonly policy: PolicyConfig; readonly snapshot: PolicySnapshot }
   | { readonly type: 'ops'; readonly key: number; readonly ops: PackedOps }
   | { readonly type: 'decide'; readonly id: number; readonly key: number; readonly job: PackedJob }
+  | { readonly type: 'snapshot'; readonly id: number; readonly key: number }
   | { readonly type: 'drop'; readonly key: number };
 
 /** One answer of a replica worker. */
 export type FromReplica =
   | { readonly type: 'decided'; readonly id: number; readonly outcome: DecisionOutcome }
+  | { readonly type: 'snapshotted'; readonly id: number; readonly snapshot: PolicySnapshot }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }
   | { readonly type: 'broken'; readonly key: number; readonly message: string };
 
@@ -59,6 +61,12 @@ export interface PolicyReplica {
    * @throws ReplicaUnavailable (rejection) when the replica or its worker failed
    */
   decide(job: DecisionJob): Promise<DecisionOutcome>;
+  /**
+   * The replica's policy snapshot after every operation recorded so far (the model's posterior
+   * at its current `posteriorSeq`, bit for bit).
+   * @throws ReplicaUnavailable (rejection) when the replica or its worker failed
+   */
+  snapshot(): Promise<PolicySnapshot>;
   /** Whether the replica still mirrors the model (false after a failure or detach). */
   readonly healthy: boolean;
   /** Stop mirroring and free the worker's copy. */
@@ -68,7 +76,7 @@ export interface PolicyReplica {
 const ENTRY = new URL('./replica-worker.mjs', import.meta.url);
 
 interface Pending {
-  resolve: (o: DecisionOutcome) => void;
+  resolve: (value: never) => void;
   reject: (e: Error) => void;
 }
 
@@ -103,7 +111,8 @@ class ReplicaWorker {
         const p = this.pending.get(m.id);
         if (!p) continue;
         this.pending.delete(m.id);
-        if (m.type === 'decided') p.resolve(m.outcome);
+        if (m.type === 'decided') p.resolve(m.outcome as never);
+        else if (m.type === 'snapshotted') p.resolve(m.snapshot as never);
         else p.reject(new ReplicaUnavailable(m.message));
       }
       if (this.pending.size === 0) this.worker.unref();
@@ -128,12 +137,20 @@ class ReplicaWorker {
   }
 
   decide(key: number, job: PackedJob): Promise<DecisionOutcome> {
+    return this.request<DecisionOutcome>((id) => ({ type: 'decide', id, key, job }));
+  }
+
+  snapshot(key: number): Promise<PolicySnapshot> {
+    return this.request<PolicySnapshot>((id) => ({ type: 'snapshot', id, key }));
+  }
+
+  private request<T>(make: (id: number) => ToReplica): Promise<T> {
     if (this.dead) return Promise.reject(new ReplicaUnavailable(`replica worker failed: ${this.dead.message}`));
     const id = this.nextId++;
-    return new Promise<DecisionOutcome>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
-      this.pending.set(id, { resolve, reject });
-      this.post({ type: 'decide', id, key, job });
+      this.pending.set(id, { resolve: resolve as (value: never) => void, reject });
+      this.post(make(id));
     });
   }
 
@@ -228,6 +245,21 @@ export class PolicyReplicas {
       for (const w of workers) w.post({ type: 'drop', key });
       onError(new Error(message));
     };
+    /** Send pending operations, then choose the least busy live worker (or say why there is none). */
+    const pick = (): ReplicaWorker | ReplicaUnavailable => {
+      if (!healthy) return new ReplicaUnavailable('replica detached');
+      flush();
+      let best: ReplicaWorker | null = null;
+      for (const w of workers) {
+        const why = w.broken.get(key);
+        if (why !== undefined) {
+          fail(`replica of a ${policy.kind} policy broke: ${why}`);
+          return new ReplicaUnavailable(why);
+        }
+        if (w.dead === null && (best === null || w.inFlight < best.inFlight)) best = w;
+      }
+      return best ?? new ReplicaUnavailable('no replica worker alive');
+    };
     return {
       get healthy() {
         return healthy && workers.some((w) => w.dead === null);
@@ -243,19 +275,12 @@ export class PolicyReplicas {
         schedule();
       },
       decide(job) {
-        if (!healthy) return Promise.reject(new ReplicaUnavailable('replica detached'));
-        flush();
-        let best: ReplicaWorker | null = null;
-        for (const w of workers) {
-          const why = w.broken.get(key);
-          if (why !== undefined) {
-            fail(`replica of a ${policy.kind} policy broke: ${why}`);
-            return Promise.reject(new ReplicaUnavailable(why));
-          }
-          if (w.dead === null && (best === null || w.inFlight < best.inFlight)) best = w;
-        }
-        if (!best) return Promise.reject(new ReplicaUnavailable('no replica worker alive'));
-        return best.decide(key, packJob(job));
+        const w = pick();
+        return w instanceof ReplicaUnavailable ? Promise.reject(w) : w.decide(key, packJob(job));
+      },
+      snapshot() {
+        const w = pick();
+        return w instanceof ReplicaUnavailable ? Promise.reject(w) : w.snapshot(key);
       },
       detach() {
         if (!healthy) return;

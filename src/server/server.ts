@@ -243,6 +243,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.closeIdleConnections();
       });
       guard('final snapshot', snapshotChanged)();
+      // Snapshots taken from policy replicas are saved when the worker answers.
+      await engine.settled();
       await releaseStore();
       state = 'closed';
       logger.info('stopped', { url });

@@ -5,7 +5,7 @@
  * model's own thread.
  */
 import { afterAll, describe, expect, test } from 'vitest';
-import type { ModelConfigInput } from '../../../src/engine/config.js';
+import { posteriorKey, type ModelConfigInput } from '../../../src/engine/config.js';
 import { Engine } from '../../../src/engine/engine.js';
 import { LiubaiError } from '../../../src/engine/errors.js';
 import type { RankResponse } from '../../../src/engine/model.js';
@@ -122,6 +122,31 @@ describe('decisions on a replica', () => {
     expect(a.replicated).toBe(true);
   });
 
+  test('snapshots are taken from the replica: a restart from them recovers the same posterior', async () => {
+    const config: ModelConfigInput = { policy: { kind: 'linear-gaussian' }, features: { bits: 10 }, decay: { halfLifeOutcomes: 30, every: 2 } };
+    const store = new MemoryStore();
+    let n = 0;
+    const a = new Engine({ store, clock: () => 1_700_000_000_000, newEventId: () => `s${++n}`, snapshotEvery: 7 });
+    a.useReplicas(pool());
+    a.putModel('m', config);
+    const b = engineWith(config, null).engine;
+    for (let t = 0; t < 12; t++) {
+      const request = { eventId: `s-${t}`, context: { user: { segment: `s${t % 3}` } }, candidates: catalog.slice(t, t + 6) };
+      const ra = await a.rankAsync('m', request);
+      expect(ra).toEqual(b.rank('m', request));
+      const events = ra.slate.map((s, i) => ({ eventId: ra.eventId, itemId: s.id, kind: i === 0 ? ('click' as const) : ('dismiss' as const) }));
+      a.feedbackBatch('m', events);
+      b.feedbackBatch('m', events);
+    }
+    await a.settled();
+    const snap = store.latestSnapshot('m', posteriorKey(a.model('m').config));
+    expect(snap?.seq).toBeGreaterThanOrEqual(28);
+    // A restart (no replica) loads that snapshot and replays the rest of the log.
+    const restarted = new Engine({ store, clock: () => 1_700_000_000_000, snapshotEvery: 0 });
+    expect(restarted.model('m').posteriorSeq).toBe(b.model('m').posteriorSeq);
+    expect(JSON.stringify(restarted.model('m').posteriorSnapshot())).toBe(JSON.stringify(b.model('m').posteriorSnapshot()));
+  });
+
   test('models created after useReplicas are attached; retrain-free kinds only', () => {
     const { engine } = engineWith({ policy: { kind: 'uniform' } }, pool());
     expect(engine.model('m').replicated).toBe(true);
@@ -205,6 +230,26 @@ describe('failure', () => {
     const later = await engine.rankAsync('m', { ...request, eventId: 'z2' });
     expect(later).toEqual(twinEngine.rank('m', { ...request, eventId: 'z2' }));
     expect(engine.model('m').counters.decisions).toBe(2);
+  });
+
+  test('after learning on the replica only, a fallback rebuilds the model thread posterior and decides as the twin', async () => {
+    const p = new PolicyReplicas({ threads: 1 });
+    const config: ModelConfigInput = { policy: { kind: 'linear-gaussian' }, features: { bits: 10 }, propensity: { draws: 16 } };
+    const a = engineWith(config, p).engine;
+    const b = engineWith(config, null).engine;
+    for (let t = 0; t < 15; t++) {
+      const request = { userId: `u${t % 3}`, context: { user: { segment: `s${t % 2}` } }, candidates: catalog.slice(t, t + 8) };
+      const ra = await a.rankAsync('m', request);
+      expect(ra).toEqual(b.rank('m', request));
+      const events = ra.slate.map((s, i) => ({ eventId: ra.eventId, itemId: s.id, kind: i % 2 === 0 ? ('click' as const) : ('dismiss' as const) }));
+      a.feedbackBatch('m', events);
+      b.feedbackBatch('m', events);
+    }
+    await p.close();
+    const request = { eventId: 'after', userId: 'u1', context: { user: { segment: 's1' } }, candidates: catalog.slice(3, 13) };
+    expect(await a.rankAsync('m', request)).toEqual(b.rank('m', request));
+    expect(a.model('m').replicated).toBe(false);
+    expect(JSON.stringify(a.model('m').posteriorSnapshot())).toBe(JSON.stringify(b.model('m').posteriorSnapshot()));
   });
 
   test('threads must be a positive integer', () => {
