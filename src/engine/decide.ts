@@ -5,12 +5,12 @@
  * the same job gives the same slate whether it runs in the model's thread or on a policy replica
  * in a worker thread (see replicas.ts).
  *
- * Also the flat encodings that carry features across threads: one Int32Array / Float64Array pair
- * (CSR rows) per message instead of two small typed arrays per sparse vector, which structured
- * cloning copies one by one.
+ * Also the flat encoding that carries posterior updates across threads: one Int32Array /
+ * Float64Array pair (CSR rows) per message instead of two small typed arrays per sparse vector,
+ * which structured cloning copies one by one.
  */
 import { createRng } from '../core/rng.js';
-import type { DecisionFeatures, OutcomeFeatures, SparseVector } from '../features/types.js';
+import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures, OutcomeFeatures, SparseVector } from '../features/types.js';
 import { estimatePropensities } from '../policies/explore/propensity.js';
 import { selectSlate, type SelectionInput, type SelectionParams } from '../policies/explore/select.js';
 import type { Policy } from '../policies/types.js';
@@ -118,28 +118,16 @@ export function unpackRow(p: PackedRows, r: number): SparseVector {
   return { dim: p.dim, nnz: b - a, indices: p.indices.subarray(a, b), values: p.values.subarray(a, b) };
 }
 
-/** A decision's features as one message part: row 0 is the context, rows 1…k the arms. */
-export interface PackedFeatures {
-  readonly itemIds: readonly string[];
-  readonly rows: PackedRows;
+/** What the features of a decision are computed from (a replica featurizes in its own thread). */
+export interface FeatureSource {
+  readonly context: NamespacedFeatures;
+  readonly candidates: readonly Candidate[];
+  /** Fatigue features per candidate (undefined: none). */
+  readonly extras: ReadonlyArray<Namespace | undefined>;
 }
 
-export function packFeatures(f: DecisionFeatures): PackedFeatures {
-  return { itemIds: f.itemIds, rows: packRows(f.dim, [f.context, ...f.arms]) };
-}
-
-export function unpackFeatures(p: PackedFeatures): DecisionFeatures {
-  const k = p.itemIds.length;
-  const arms: SparseVector[] = new Array<SparseVector>(k);
-  for (let i = 0; i < k; i++) arms[i] = unpackRow(p.rows, i + 1);
-  return { dim: p.rows.dim, itemIds: p.itemIds, context: unpackRow(p.rows, 0), arms };
-}
-
-/** A decision job with its features packed. */
-export type PackedJob = Omit<DecisionJob, 'features'> & { readonly features: PackedFeatures };
-
-export const packJob = (job: DecisionJob): PackedJob => ({ ...job, features: packFeatures(job.features) });
-export const unpackJob = (job: PackedJob): DecisionJob => ({ ...job, features: unpackFeatures(job.features) });
+/** A decision job whose features are still to be computed, from `source`. */
+export type SourcedJob = Omit<DecisionJob, 'features'> & { readonly source: FeatureSource };
 
 /**
  * The posterior operations of a stretch of the learning log, in order: `update(x, reward,

@@ -40,7 +40,7 @@ import {
 import { posteriorKey, type ModelConfig } from './config.js';
 import { decide, type DecisionJob, type DecisionOutcome } from './decide.js';
 import { LiubaiError } from './errors.js';
-import { ReplicaUnavailable, type PolicyReplica, type PolicyReplicas } from './replicas.js';
+import { ReplicaRejected, ReplicaUnavailable, type PolicyReplica, type PolicyReplicas } from './replicas.js';
 
 /** What a model needs from its surroundings. */
 export interface ModelDeps {
@@ -136,7 +136,7 @@ interface RankPlan {
   readonly user: UserRecord;
   readonly extras: ReadonlyArray<Namespace | undefined>;
   readonly bucket: BucketState | null;
-  readonly job: DecisionJob;
+  readonly job: Omit<DecisionJob, 'features'>;
 }
 
 /** Snapshot state of a model's posterior. */
@@ -271,8 +271,9 @@ export class Model {
    */
   rank(request: RankRequest): RankResponse {
     const plan = this.beginRank(request);
+    const features = this.featurize(request.context, request.candidates, plan.extras);
     this.ensureCurrent();
-    return this.commitRank(plan, decide(this.policy, plan.job), this.foldedSeq, false);
+    return this.commitRank(plan, decide(this.policy, { ...plan.job, features }), this.foldedSeq, false);
   }
 
   /**
@@ -308,7 +309,7 @@ export class Model {
     if (this.replica || this.closed || isRetrainable(this.policy) || !replicas.alive) return false;
     const snap = this.policy.snapshot();
     this.policy = createPolicy(this.config.policy, snap);
-    this.replica = replicas.attach(this.config.policy, snap);
+    this.replica = replicas.attach(this.config.policy, this.config.features, snap);
     return true;
   }
 
@@ -325,8 +326,12 @@ export class Model {
       let seq = this.foldedSeq;
       let outcome: DecisionOutcome;
       try {
-        outcome = await replica.decide(plan.job);
+        // The replica featurizes too: this thread only sends the validated request.
+        outcome = await replica.decide({ ...plan.job, source: { context: plan.request.context, candidates: plan.request.candidates, extras: plan.extras } });
       } catch (error) {
+        if (error instanceof ReplicaRejected) {
+          throw new LiubaiError('INVALID_FEATURES', error.message, [{ path: error.path, message: error.message }]);
+        }
         if (!(error instanceof ReplicaUnavailable)) throw error;
         if (this.replica === replica) {
           replica.detach();
@@ -335,8 +340,9 @@ export class Model {
         if (this.closed) throw modelChanged(this.modelId);
         // Decide here instead, on the posterior as it is now.
         seq = this.foldedSeq;
+        const features = this.featurize(plan.request.context, plan.request.candidates, plan.extras);
         this.ensureCurrent();
-        outcome = decide(this.policy, plan.job);
+        outcome = decide(this.policy, { ...plan.job, features });
       }
       if (this.closed) throw modelChanged(this.modelId);
       return this.commitRank(plan, outcome, seq, true);
@@ -362,7 +368,7 @@ export class Model {
     }
   }
 
-  /** Validation, fatigue, features and the budget's state: everything a rank does before the policy. */
+  /** Validation, fatigue and the budget's state: everything a rank does before its features and the policy. */
   private beginRank(request: RankRequest): RankPlan {
     const { config } = this;
     const now = this.deps.clock();
@@ -412,8 +418,6 @@ export class Model {
       if (config.fatigue.asFeatures && (fi > 0 || fg > 0)) extras[i] = roundedFatigue(fi, fg);
     }
 
-    const features = this.featurize(request.context, candidates, extras);
-
     // Budget: per-user token bucket caps serendipity slots in this slate.
     let bucket: BucketState | null = null;
     let exploreTokens = Number.POSITIVE_INFINITY;
@@ -430,8 +434,7 @@ export class Model {
       maxGroupShare: config.budget.maxGroupShare,
       rule: config.budget.rule,
     };
-    const job: DecisionJob = {
-      features,
+    const job: Omit<DecisionJob, 'features'> = {
       groups: candidates.map((c) => c.group),
       cooledDown,
       recentGroups: user.recentGroups,

@@ -5,15 +5,17 @@
  * were posted, so a decision sees exactly the operations posted before it.
  */
 import { parentPort } from 'node:worker_threads';
+import { createFeaturizer, FeatureError, type Featurizer } from '../features/index.js';
 import { createPolicy } from '../policies/registry.js';
 import type { Policy } from '../policies/types.js';
-import { applyOps, decide, unpackJob } from './decide.js';
+import { applyOps, decide } from './decide.js';
 import type { FromReplica, FromReplicaBatch, ToReplica, ToReplicaBatch } from './replicas.js';
 
 const port = parentPort;
 if (!port) throw new Error('replica-worker must run in a worker thread');
 
 const replicas = new Map<number, Policy>();
+const featurizers = new Map<number, Featurizer>();
 /** Replicas whose operations failed: they no longer mirror their model. */
 const broken = new Map<number, string>();
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -24,6 +26,7 @@ function handle(m: ToReplica, out: FromReplica[]): void {
     case 'init':
       try {
         replicas.set(m.key, createPolicy(m.policy, m.snapshot));
+        featurizers.set(m.key, createFeaturizer(m.features));
       } catch (error) {
         broken.set(m.key, messageOf(error));
         out.push({ type: 'broken', key: m.key, message: messageOf(error) });
@@ -48,9 +51,12 @@ function handle(m: ToReplica, out: FromReplica[]): void {
         return;
       }
       try {
-        out.push({ type: 'decided', id: m.id, outcome: decide(policy, unpackJob(m.job)) });
+        const { source, ...job } = m.job;
+        const features = featurizers.get(m.key)!.featurize(source.context, source.candidates, source.extras);
+        out.push({ type: 'decided', id: m.id, outcome: decide(policy, { ...job, features }) });
       } catch (error) {
-        out.push({ type: 'failed', id: m.id, message: messageOf(error) });
+        if (error instanceof FeatureError) out.push({ type: 'rejected', id: m.id, path: error.path, message: error.message });
+        else out.push({ type: 'failed', id: m.id, message: messageOf(error) });
       }
       return;
     }
@@ -69,6 +75,7 @@ function handle(m: ToReplica, out: FromReplica[]): void {
     }
     case 'drop':
       replicas.delete(m.key);
+      featurizers.delete(m.key);
       broken.delete(m.key);
       return;
   }

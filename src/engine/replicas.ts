@@ -15,15 +15,22 @@
  * is dropped and its model decides in its own thread again.
  */
 import { Worker } from 'node:worker_threads';
+import type { FeaturesConfig } from '../features/index.js';
 import type { PolicyConfig } from '../policies/registry.js';
 import type { PolicySnapshot } from '../policies/types.js';
-import { OpLog, packJob, type DecisionJob, type DecisionOutcome, type PackedJob, type PackedOps } from './decide.js';
+import { OpLog, type DecisionOutcome, type PackedOps, type SourcedJob } from './decide.js';
 
 /** One instruction to a replica worker. */
 export type ToReplica =
-  | { readonly type: 'init'; readonly key: number; readonly policy: PolicyConfig; readonly snapshot: PolicySnapshot }
+  | {
+      readonly type: 'init';
+      readonly key: number;
+      readonly policy: PolicyConfig;
+      readonly features: FeaturesConfig;
+      readonly snapshot: PolicySnapshot;
+    }
   | { readonly type: 'ops'; readonly key: number; readonly ops: PackedOps }
-  | { readonly type: 'decide'; readonly id: number; readonly key: number; readonly job: PackedJob }
+  | { readonly type: 'decide'; readonly id: number; readonly key: number; readonly job: SourcedJob }
   | { readonly type: 'snapshot'; readonly id: number; readonly key: number }
   | { readonly type: 'drop'; readonly key: number };
 
@@ -32,6 +39,7 @@ export type FromReplica =
   | { readonly type: 'decided'; readonly id: number; readonly outcome: DecisionOutcome }
   | { readonly type: 'snapshotted'; readonly id: number; readonly snapshot: PolicySnapshot }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }
+  | { readonly type: 'rejected'; readonly id: number; readonly path: Array<string | number>; readonly message: string }
   | { readonly type: 'broken'; readonly key: number; readonly message: string };
 
 /**
@@ -50,6 +58,17 @@ export class ReplicaUnavailable extends Error {
   }
 }
 
+/** The request's features are invalid (the featurizer's error, computed in the worker). */
+export class ReplicaRejected extends Error {
+  constructor(
+    message: string,
+    readonly path: Array<string | number>,
+  ) {
+    super(message);
+    this.name = 'ReplicaRejected';
+  }
+}
+
 /** One model's replica, as the model sees it. */
 export interface PolicyReplica {
   /** Record an update the model just folded (sent with the next flush, in order). */
@@ -57,10 +76,11 @@ export interface PolicyReplica {
   /** Record a decay the model just applied. */
   decay(gamma: number): void;
   /**
-   * Decide on the replica (pending operations are sent first).
-   * @throws ReplicaUnavailable (rejection) when the replica or its worker failed
+   * Featurize and decide on the replica (pending operations are sent first).
+   * @throws ReplicaRejected (rejection) when the features are invalid (the featurizer's message
+   *   and path); ReplicaUnavailable when the replica or its worker failed
    */
-  decide(job: DecisionJob): Promise<DecisionOutcome>;
+  decide(job: SourcedJob): Promise<DecisionOutcome>;
   /**
    * The replica's policy snapshot after every operation recorded so far (the model's posterior
    * at its current `posteriorSeq`, bit for bit).
@@ -113,6 +133,7 @@ class ReplicaWorker {
         this.pending.delete(m.id);
         if (m.type === 'decided') p.resolve(m.outcome as never);
         else if (m.type === 'snapshotted') p.resolve(m.snapshot as never);
+        else if (m.type === 'rejected') p.reject(new ReplicaRejected(m.message, m.path));
         else p.reject(new ReplicaUnavailable(m.message));
       }
       if (this.pending.size === 0) this.worker.unref();
@@ -136,7 +157,7 @@ class ReplicaWorker {
     this.schedule();
   }
 
-  decide(key: number, job: PackedJob): Promise<DecisionOutcome> {
+  decide(key: number, job: SourcedJob): Promise<DecisionOutcome> {
     return this.request<DecisionOutcome>((id) => ({ type: 'decide', id, key, job }));
   }
 
@@ -216,12 +237,13 @@ export class PolicyReplicas {
 
   /**
    * Mirror a policy whose state is `snapshot` (the caller must continue from exactly that state:
-   * restore its own policy from the same snapshot) and return the model's handle.
+   * restore its own policy from the same snapshot), with the model's featurizer, and return the
+   * model's handle.
    */
-  attach(policy: PolicyConfig, snapshot: PolicySnapshot): PolicyReplica {
+  attach(policy: PolicyConfig, features: FeaturesConfig, snapshot: PolicySnapshot): PolicyReplica {
     const key = this.nextKey++;
     const workers = this.workers;
-    for (const w of workers) w.post({ type: 'init', key, policy, snapshot });
+    for (const w of workers) w.post({ type: 'init', key, policy, features, snapshot });
     const log = new OpLog();
     let healthy = true;
     let scheduled = false;
@@ -276,7 +298,7 @@ export class PolicyReplicas {
       },
       decide(job) {
         const w = pick();
-        return w instanceof ReplicaUnavailable ? Promise.reject(w) : w.decide(key, packJob(job));
+        return w instanceof ReplicaUnavailable ? Promise.reject(w) : w.decide(key, job);
       },
       snapshot() {
         const w = pick();

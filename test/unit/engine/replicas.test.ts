@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { posteriorKey, type ModelConfigInput } from '../../../src/engine/config.js';
 import { Engine } from '../../../src/engine/engine.js';
 import { LiubaiError } from '../../../src/engine/errors.js';
-import type { RankResponse } from '../../../src/engine/model.js';
+import type { RankRequest, RankResponse } from '../../../src/engine/model.js';
 import { PolicyReplicas } from '../../../src/engine/replicas.js';
 import type { Candidate } from '../../../src/features/types.js';
 import { createRng } from '../../../src/core/rng.js';
@@ -206,6 +206,37 @@ describe('concurrent ranks', () => {
     const again = await engine.rankAsync('m', { eventId: 'y1', context: {}, candidates: catalog.slice(0, 5) });
     expect(again.slate).toHaveLength(2);
     expect(again.modelVersion).toBe(2);
+  });
+
+  test('invalid features are found by the replica: the same code, message and path as in the model thread', async () => {
+    const a = engineWith({ policy: { kind: 'linear-gaussian' } }, pool()).engine;
+    const b = engineWith({ policy: { kind: 'linear-gaussian' } }, null).engine;
+    const bad = [
+      { context: { user: { age: Number.NaN } }, candidates: catalog.slice(0, 3) },
+      { context: {}, candidates: [catalog[0]!, { id: 'odd', features: { item: { nested: { x: 1 } } } }] },
+      { context: { user: { tags: ['a', 3] } }, candidates: catalog.slice(0, 2) },
+    ] as unknown as RankRequest[];
+    for (const request of bad) {
+      let fromReplica: LiubaiError | undefined;
+      try {
+        await a.rankAsync('m', { ...request, userId: 'u' });
+      } catch (e) {
+        fromReplica = e as LiubaiError;
+      }
+      let here: LiubaiError | undefined;
+      try {
+        b.rank('m', { ...request, userId: 'u' });
+      } catch (e) {
+        here = e as LiubaiError;
+      }
+      expect(fromReplica).toBeInstanceOf(LiubaiError);
+      expect(here?.code).toBe('INVALID_FEATURES');
+      expect({ code: fromReplica!.code, message: fromReplica!.message, issues: fromReplica!.issues }).toEqual({ code: here!.code, message: here!.message, issues: here!.issues });
+    }
+    expect(a.model('m').counters.decisions).toBe(0);
+    expect(a.store.getUserState('m', 'u')).toBeUndefined();
+    // The eventId and the user are free again.
+    expect((await a.rankAsync('m', { eventId: 'ok', userId: 'u', context: {}, candidates: catalog.slice(0, 3) })).eventId).toBe('ok');
   });
 
   test('validation errors come before any decision and change nothing', async () => {
