@@ -14,6 +14,7 @@ import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures, Outcom
 import { estimatePropensities } from '../policies/explore/propensity.js';
 import { selectSlate, type SelectionInput, type SelectionParams } from '../policies/explore/select.js';
 import type { Policy } from '../policies/types.js';
+import type { LoggedCandidate } from '../storage/types.js';
 
 /** Everything the policy half of a rank needs besides the learned state. */
 export interface DecisionJob {
@@ -34,6 +35,19 @@ export interface DecisionJob {
   readonly draws: number;
 }
 
+/**
+ * The candidates as a decision record logs them: id, features, group and the fatigue features
+ * the decision saw (built here for both threads, so a replica's JSON of them is the same text).
+ */
+export function loggedCandidates(candidates: readonly Candidate[], extras: ReadonlyArray<Namespace | undefined>): LoggedCandidate[] {
+  return candidates.map((c, i) => ({
+    id: c.id,
+    ...(c.features !== undefined ? { features: c.features } : {}),
+    ...(c.group !== undefined ? { group: c.group } : {}),
+    ...(extras[i] !== undefined ? { extra: extras[i] } : {}),
+  }));
+}
+
 /** The slate and its propensities, per position (arrays of length `length`). */
 export interface DecisionOutcome {
   readonly length: number;
@@ -45,6 +59,8 @@ export interface DecisionOutcome {
   readonly cost: Float64Array;
   readonly position: Float64Array;
   readonly slate: Float64Array;
+  /** `JSON.stringify(loggedCandidates(…))`, when a replica computed it (the store's text of them). */
+  readonly candidatesJson?: string;
 }
 
 /**

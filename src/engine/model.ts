@@ -30,7 +30,6 @@ import {
   type DecisionRecord,
   type FeedbackKind,
   type LedgerEntry,
-  type LoggedCandidate,
   type NewOutcome,
   type OpenImpression,
   type OutcomeRecord,
@@ -38,7 +37,7 @@ import {
   type Store,
 } from '../storage/types.js';
 import { posteriorKey, type ModelConfig } from './config.js';
-import { decide, type DecisionJob, type DecisionOutcome } from './decide.js';
+import { decide, loggedCandidates, type DecisionJob, type DecisionOutcome } from './decide.js';
 import { LiubaiError } from './errors.js';
 import { ReplicaRejected, ReplicaUnavailable, type PolicyReplica, type PolicyReplicas } from './replicas.js';
 
@@ -488,12 +487,7 @@ export class Model {
     }
 
     const deferred = request.deferExposure === true;
-    const logged: LoggedCandidate[] = candidates.map((c, i) => ({
-      id: c.id,
-      ...(c.features !== undefined ? { features: c.features } : {}),
-      ...(c.group !== undefined ? { group: c.group } : {}),
-      ...(extras[i] !== undefined ? { extra: extras[i] } : {}),
-    }));
+    const logged = loggedCandidates(candidates, extras);
     const policy = this.policy;
     const record: DecisionRecord = {
       modelId: this.modelId,
@@ -525,7 +519,7 @@ export class Model {
     const store = this.deps.store;
     try {
       store.transaction(() => {
-        store.insertDecision(record);
+        store.insertDecision(record, outcome.candidatesJson !== undefined ? { candidates: outcome.candidatesJson } : undefined);
         if (!deferred) store.openWindows(this.windows(record, now));
         if (ledger.length > 0) store.appendLedger(ledger);
         if (nextUser && userId !== undefined) store.putUserState(this.modelId, userId, nextUser);

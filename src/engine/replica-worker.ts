@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { createFeaturizer, FeatureError, type Featurizer } from '../features/index.js';
 import { createPolicy } from '../policies/registry.js';
 import type { Policy } from '../policies/types.js';
-import { applyOps, decide } from './decide.js';
+import { applyOps, decide, loggedCandidates } from './decide.js';
 import type { FromReplica, FromReplicaBatch, ToReplica, ToReplicaBatch } from './replicas.js';
 
 const port = parentPort;
@@ -53,7 +53,10 @@ function handle(m: ToReplica, out: FromReplica[]): void {
       try {
         const { source, ...job } = m.job;
         const features = featurizers.get(m.key)!.featurize(source.context, source.candidates, source.extras);
-        out.push({ type: 'decided', id: m.id, outcome: decide(policy, { ...job, features }) });
+        const outcome = decide(policy, { ...job, features });
+        // The decision record's candidates, serialized here rather than in the serving thread.
+        const candidatesJson = JSON.stringify(loggedCandidates(source.candidates, source.extras));
+        out.push({ type: 'decided', id: m.id, outcome: { ...outcome, candidatesJson } });
       } catch (error) {
         if (error instanceof FeatureError) out.push({ type: 'rejected', id: m.id, path: error.path, message: error.message });
         else out.push({ type: 'failed', id: m.id, message: messageOf(error) });

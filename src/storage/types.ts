@@ -38,6 +38,11 @@ export interface LoggedCandidate {
   readonly extra?: Namespace;
 }
 
+/** Ready-made JSON of parts of a decision record (see Store.insertDecision). */
+export interface DecisionText {
+  readonly candidates?: string;
+}
+
 /** One rank call, as logged. */
 export interface DecisionRecord {
   readonly modelId: string;
@@ -156,8 +161,13 @@ export interface Store {
   /** Delete a model and everything logged for it. */
   deleteModel(modelId: string): boolean;
 
-  /** @throws StoreConflict when (modelId, eventId) exists already */
-  insertDecision(record: DecisionRecord): void;
+  /**
+   * @param text serializations the caller already has: `candidates` must be exactly
+   *   `JSON.stringify(record.candidates)` (a store that keeps JSON text uses it instead of
+   *   serializing again; others ignore it)
+   * @throws StoreConflict when (modelId, eventId) exists already
+   */
+  insertDecision(record: DecisionRecord, text?: DecisionText): void;
   getDecision(modelId: string, eventId: string): DecisionRecord | undefined;
   /** Set exposedAt (only when it is null) and open windows; returns false if already exposed. */
   exposeDecision(modelId: string, eventId: string, at: number, windows: readonly OpenImpression[]): boolean;

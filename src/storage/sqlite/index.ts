@@ -32,6 +32,7 @@ import {
   StoreConflict,
   type BudgetTotals,
   type DecisionRecord,
+  type DecisionText,
   type FeedbackRecord,
   type LedgerEntry,
   type ModelRecord,
@@ -918,10 +919,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  insertDecision(record: DecisionRecord): void {
+  insertDecision(record: DecisionRecord, text?: DecisionText): void {
     // The JSON first: a value JSON cannot hold fails before anything is written.
     const context = toJson(record.context, 'decision context');
-    const candidates = toJson(record.candidates, 'decision candidates');
+    const candidates = text?.candidates ?? toJson(record.candidates, 'decision candidates');
     const slate = toJson(record.slate, 'decision slate');
     this.write(() => {
       try {

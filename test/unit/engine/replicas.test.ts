@@ -13,6 +13,7 @@ import { PolicyReplicas } from '../../../src/engine/replicas.js';
 import type { Candidate } from '../../../src/features/types.js';
 import { createRng } from '../../../src/core/rng.js';
 import { MemoryStore } from '../../../src/storage/memory/index.js';
+import { openSqliteStore } from '../../../src/storage/sqlite/index.js';
 
 const pools: PolicyReplicas[] = [];
 afterAll(async () => {
@@ -145,6 +146,33 @@ describe('decisions on a replica', () => {
     const restarted = new Engine({ store, clock: () => 1_700_000_000_000, snapshotEvery: 0 });
     expect(restarted.model('m').posteriorSeq).toBe(b.model('m').posteriorSeq);
     expect(JSON.stringify(restarted.model('m').posteriorSnapshot())).toBe(JSON.stringify(b.model('m').posteriorSnapshot()));
+  });
+
+  test('the decision record in SQLite: candidates serialized by the replica, fatigue features included', async () => {
+    const store = openSqliteStore(':memory:');
+    try {
+      let n = 0;
+      const engine = new Engine({ store, clock: () => 1_700_000_000_000, newEventId: () => `q${++n}`, snapshotEvery: 0 });
+      engine.useReplicas(pool());
+      engine.putModel('m', { policy: { kind: 'linear-gaussian' }, features: { bits: 10 } });
+      const twin = engineWith({ policy: { kind: 'linear-gaussian' }, features: { bits: 10 } }, null).engine;
+      const context = { user: { segment: 'a' } };
+      const first = await engine.rankAsync('m', { eventId: 'q-a', userId: 'u', context, candidates: catalog.slice(0, 8) });
+      twin.rank('m', { eventId: 'q-a', userId: 'u', context, candidates: catalog.slice(0, 8) });
+      for (const s of first.slate) {
+        engine.feedback('m', { eventId: 'q-a', itemId: s.id, kind: 'dismiss' });
+        twin.feedback('m', { eventId: 'q-a', itemId: s.id, kind: 'dismiss' });
+      }
+      await engine.rankAsync('m', { eventId: 'q-b', userId: 'u', context, candidates: catalog.slice(0, 8) });
+      twin.rank('m', { eventId: 'q-b', userId: 'u', context, candidates: catalog.slice(0, 8) });
+      const stored = store.getDecision('m', 'q-b')!;
+      const expected = twin.store.getDecision('m', 'q-b')!;
+      expect(stored.candidates.some((c) => c.extra !== undefined)).toBe(true);
+      expect(stored.candidates).toEqual(expected.candidates);
+      expect(JSON.stringify(stored.candidates)).toBe(JSON.stringify(expected.candidates));
+    } finally {
+      store.close();
+    }
   });
 
   test('models created after useReplicas are attached; retrain-free kinds only', () => {
