@@ -20,6 +20,24 @@ const featurizers = new Map<number, Featurizer>();
 const broken = new Map<number, string>();
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/**
+ * Answer request `id` with `run` on the replica `key`: its answer, or `rejected` (invalid
+ * features), or `failed` (no such replica, or any other error).
+ */
+function answer(key: number, id: number, out: FromReplica[], run: (policy: Policy) => FromReplica): void {
+  const policy = replicas.get(key);
+  if (!policy) {
+    out.push({ type: 'failed', id, message: broken.get(key) ?? `no replica ${key}` });
+    return;
+  }
+  try {
+    out.push(run(policy));
+  } catch (error) {
+    if (error instanceof FeatureError) out.push({ type: 'rejected', id, path: error.path, message: error.message });
+    else out.push({ type: 'failed', id, message: messageOf(error) });
+  }
+}
+
 /** Carry out one instruction; answers go to `out`. */
 function handle(m: ToReplica, out: FromReplica[]): void {
   switch (m.type) {
@@ -44,38 +62,19 @@ function handle(m: ToReplica, out: FromReplica[]): void {
       }
       return;
     }
-    case 'decide': {
-      const policy = replicas.get(m.key);
-      if (!policy) {
-        out.push({ type: 'failed', id: m.id, message: broken.get(m.key) ?? `no replica ${m.key}` });
-        return;
-      }
-      try {
+    case 'decide':
+      answer(m.key, m.id, out, (policy) => {
         const { source, ...job } = m.job;
         const features = featurizers.get(m.key)!.featurize(source.context, source.candidates, source.extras);
         const outcome = decide(policy, { ...job, features });
         // The decision record's candidates, serialized here rather than in the serving thread.
         const candidatesJson = JSON.stringify(loggedCandidates(source.candidates, source.extras));
-        out.push({ type: 'decided', id: m.id, outcome: { ...outcome, candidatesJson } });
-      } catch (error) {
-        if (error instanceof FeatureError) out.push({ type: 'rejected', id: m.id, path: error.path, message: error.message });
-        else out.push({ type: 'failed', id: m.id, message: messageOf(error) });
-      }
+        return { type: 'decided', id: m.id, outcome: { ...outcome, candidatesJson } };
+      });
       return;
-    }
-    case 'snapshot': {
-      const policy = replicas.get(m.key);
-      if (!policy) {
-        out.push({ type: 'failed', id: m.id, message: broken.get(m.key) ?? `no replica ${m.key}` });
-        return;
-      }
-      try {
-        out.push({ type: 'snapshotted', id: m.id, snapshot: policy.snapshot() });
-      } catch (error) {
-        out.push({ type: 'failed', id: m.id, message: messageOf(error) });
-      }
+    case 'snapshot':
+      answer(m.key, m.id, out, (policy) => ({ type: 'snapshotted', id: m.id, snapshot: policy.snapshot() }));
       return;
-    }
     case 'drop':
       replicas.delete(m.key);
       featurizers.delete(m.key);

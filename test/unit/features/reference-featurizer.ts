@@ -45,7 +45,7 @@
  */
 import { ID_NAMESPACE, featuresConfigSchema, type FeaturesConfig, type FeaturesConfigInput } from '../../../src/features/config.js';
 import { FeatureError } from '../../../src/features/errors.js';
-import { FeatureTable } from './reference-hash-cache.js';
+import { FeatureTable } from '../../../src/features/hash-cache.js';
 import type {
   Candidate,
   DecisionFeatures,
