@@ -18,7 +18,11 @@
  * Then an in-process breakdown of one rank (medians over 2,000 ranks): JSON parse, validation,
  * featurize, posterior sd, sample, select, propensities, SQLite write, response JSON.
  *
- * Usage: npm run bench:http [-- --duration 10 --modes process,power --phases feedback,max,rates,paced
+ * Each combination of durability mode and `--decision-threads` value is its own server run
+ * (rows `process-t1`, `process-t0`, …): t1 is what `liubai serve` runs (the policy half of each
+ * rank on a replica thread), t0 decides in the main thread — the same-run baseline.
+ *
+ * Usage: npm run bench:http [-- --duration 10 --modes process,power --decision-threads 1,0 --phases feedback,max,rates,paced
  *                                --profile dir --covariance full|diagonal --dense 256
  *                                --policy linear-gaussian|uniform]
  */
@@ -85,6 +89,11 @@ const argOf = (name: string, fallback: string) => {
 };
 const DURATION = Number(argOf('--duration', '10'));
 const MODES = argOf('--modes', 'process,power').split(',') as Array<'process' | 'power'>;
+/**
+ * `--decision-threads 1,0`: the server's policy-replica threads, one server run per value (the
+ * default 1 is what `liubai serve` runs; 0 decides in the main thread: the same-run baseline).
+ */
+const THREADS = argOf('--decision-threads', '1,0').split(',').map(Number);
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/liubai.mjs');
 const MODEL = 'bench';
@@ -189,10 +198,10 @@ function feedbackBatches(maxEvents: number): string[] {
 
 // ───────────────────────────── the server ─────────────────────────────
 
-async function startServer(dir: string, durability: string): Promise<{ child: ChildProcess; url: string }> {
+async function startServer(dir: string, durability: string, threads: number): Promise<{ child: ChildProcess; url: string }> {
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ models: { [MODEL]: modelConfig } }));
-  const child = spawn(process.execPath, [...PROFILE_ARGS, BIN, 'serve', '--db', join(dir, 'bench.db'), '--port', '0', '--config', config, '--no-demo', '--durability', durability], {
+  const child = spawn(process.execPath, [...PROFILE_ARGS, BIN, 'serve', '--db', join(dir, 'bench.db'), '--port', '0', '--config', config, '--no-demo', '--durability', durability, '--decision-threads', String(threads)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -293,10 +302,11 @@ interface Row {
   errors: string;
 }
 
-async function benchMode(mode: 'process' | 'power'): Promise<Row[]> {
+async function benchMode(durability: 'process' | 'power', threads: number): Promise<Row[]> {
+  const mode = `${durability}-t${threads}`;
   const dir = mkdtempSync(join(tmpdir(), 'liubai-http-bench-'));
   const rows: Row[] = [];
-  const { child, url } = await startServer(dir, mode);
+  const { child, url } = await startServer(dir, durability, threads);
   try {
     const run = async (phase: string, opts: Omit<AutocannonOptions, 'url'>, unit = 'rank/s', perRequest = 1) => {
       const r = await autocannon({ url, ...opts });
@@ -483,9 +493,9 @@ function breakdown(): Array<{ stage: string; median: number }> {
 // ───────────────────────────── main ─────────────────────────────
 
 const all: Row[] = [];
-for (const mode of MODES) all.push(...(await benchMode(mode)));
+for (const mode of MODES) for (const threads of THREADS) all.push(...(await benchMode(mode, threads)));
 
-const header: Row = { mode: 'durability', phase: 'phase', rate: 'throughput', p50: 'p50 ms', p99: 'p99 ms', errors: 'non-2xx/err' };
+const header: Row = { mode: 'server', phase: 'phase', rate: 'throughput', p50: 'p50 ms', p99: 'p99 ms', errors: 'non-2xx/err' };
 const widths = (Object.keys(header) as Array<keyof Row>).map((k) => Math.max(...[header, ...all].map((r) => r[k].length)));
 const line = (r: Row) => (Object.keys(header) as Array<keyof Row>).map((k, i) => r[k].padEnd(widths[i]!)).join('  ');
 console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; ${POLICY === 'linear-gaussian' ? `linear-gaussian (${COVARIANCE} covariance${COVARIANCE === 'full' ? ` over ≤ ${DENSE} dims` : ''})` : POLICY}, k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase`);
