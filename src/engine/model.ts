@@ -6,6 +6,8 @@
  *
  * Every operation validates first, then writes all of its records in one store transaction, and
  * only then folds outcomes into the in-memory posterior: a failed write never changes state.
+ * With a policy replica (replicas.ts, used by `liubai serve`), `rankAsync` decides in a worker
+ * thread and the outcomes are folded there; this thread's posterior is rebuilt on demand.
  */
 import { deriveSeed } from '../core/hash.js';
 import { createRng, decisionSeed, type Rng } from '../core/rng.js';

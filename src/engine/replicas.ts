@@ -1,18 +1,20 @@
 /**
- * Policy replicas in worker threads: the policy half of a rank (posterior sd, the Thompson draw,
- * the slate and its M Monte-Carlo propensity draws — most of a rank's CPU) runs off the thread
- * that serves HTTP, validates, featurizes and writes SQLite, so a 2-core machine serves with both
- * cores.
+ * Policy replicas in worker threads: the policy half of a rank (features, posterior sd, the
+ * Thompson draw, the slate and its M Monte-Carlo propensity draws — most of a rank's CPU) runs
+ * off the thread that serves HTTP, validates, keeps fatigue and budgets and writes SQLite, so a
+ * 2-core machine serves with both cores.
  *
  * Consistency: a model with a replica canonicalizes its posterior (snapshot → restore) and sends
- * the same snapshot to the worker; from then on every posterior operation the model applies
- * (update, decay) is also sent, in order, on the worker's one message port. A decision is posted
+ * the same snapshot to the worker; from then on every posterior operation of the learning log
+ * (update, decay) goes to the worker, in order, on its one message port. A decision is queued
  * after the operations folded before it, so the replica that computes it holds exactly the
- * model's posterior at the decision's `posteriorSeq` — the same state, the same code and the same
- * seed: the same slate and propensities as the model would compute itself (tested bit for bit).
- * Learning stays in the model (the authoritative posterior, snapshots, the learning log); the
- * replica only mirrors it. A replica that fails (worker error or exit, an operation that throws)
- * is dropped and its model decides in its own thread again.
+ * posterior at the decision's `posteriorSeq` — the same state, the same code and the same seed:
+ * the same slate and propensities as the model would compute itself (tested bit for bit).
+ * The learning log stays the source of truth: while the replica is healthy, the model does not
+ * update its own copy (Model.ensureCurrent rebuilds it from the latest snapshot and the log when
+ * it is needed) and its periodic snapshots are serialized by the replica. A replica that fails
+ * (worker error or exit, an operation that throws) is dropped and its model decides and learns
+ * in its own thread again.
  */
 import { Worker } from 'node:worker_threads';
 import type { FeaturesConfig } from '../features/index.js';
