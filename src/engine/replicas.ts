@@ -190,6 +190,9 @@ class ReplicaWorker {
     this.queue = [];
     for (const p of this.pending.values()) p.reject(new ReplicaUnavailable('replica worker terminated'));
     this.pending.clear();
+    // Referenced until it has exited: an unreferenced worker would let the process end before
+    // the rest of a graceful shutdown (closing the store) has run.
+    this.worker.ref();
     await this.worker.terminate();
   }
 }

@@ -4,7 +4,7 @@
  * and the curl lines on a fresh database, a graceful exit 0 on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -156,6 +156,36 @@ function run(args: string[], env: Record<string, string> = {}): Child {
 }
 
 describe('liubai serve (child process)', () => {
+  test('SIGTERM with output to a file: the whole shutdown runs (threads stopped, store closed), then exit 0', async () => {
+    // No pipes: nothing but the server's own handles keeps the process alive, and the shutdown
+    // must still run to its end (decision threads stopped, snapshot saved, store closed).
+    const db = join(dir, 'file-logged.db');
+    const log = join(dir, 'file-logged.log');
+    const fd = openSync(log, 'w');
+    const child = spawn(process.execPath, [BIN, 'serve', '--db', db, '--port', '0', '--decision-threads', '1'], { cwd: dir, stdio: ['ignore', fd, fd] });
+    children.push(child);
+    closeSync(fd);
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 20_000;
+    let url: string | undefined;
+    while (url === undefined && Date.now() < deadline) {
+      url = /^liubai listening on (http:\S+)$/m.exec(readFileSync(log, 'utf8'))?.[1];
+      if (url === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(url).toBeDefined();
+    const r = await fetch(`${url!}/v1/models/demo/rank`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'u', context: {}, candidates: [{ id: 'a' }, { id: 'b' }], slots: 1 }),
+    });
+    expect(r.status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(readFileSync(log, 'utf8')).toContain('"msg":"stopped"');
+    // The last connection's close checkpoints the WAL and removes it.
+    expect(existsSync(`${db}-wal`)).toBe(false);
+  });
+
   test('bad settings: exit code 2 and every problem on stderr', async () => {
     const c = run(['serve', '--port', 'x', '--bogus'], { LIUBAI_HOST: '' });
     expect(await c.exit).toBe(2);
