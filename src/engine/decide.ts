@@ -176,8 +176,9 @@ export class OpLog {
     this.nums.push(reward, weight);
     this.itemIds.push(x.itemId);
     this.dim = x.arm.dim;
-    // Copies: the featurizer may reuse its buffers for the next outcome.
-    this.rows.push(copyVector(x.context), copyVector(x.arm));
+    // Kept until the next take(): `x` must not change meanwhile (Featurizer.outcomeFeatures
+    // returns fresh vectors).
+    this.rows.push(x.context, x.arm);
   }
 
   decay(gamma: number): void {
@@ -200,10 +201,6 @@ export class OpLog {
     this.rows = [];
     return ops;
   }
-}
-
-function copyVector(v: SparseVector): SparseVector {
-  return { dim: v.dim, nnz: v.nnz, indices: v.indices.slice(0, v.nnz), values: v.values.slice(0, v.nnz) };
 }
 
 /** Apply packed ops to `policy`, in order. */

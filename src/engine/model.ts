@@ -180,7 +180,9 @@ export class Model {
   /**
    * Recently written or read decisions (feedback usually follows its decision closely): saves
    * the store a read and a JSON parse per outcome. Records are immutable except `exposedAt`,
-   * which is read from the store where it matters.
+   * which is read from the store where it matters. Kept with the shown candidates only: every
+   * outcome, window and feedback event is about a shown item, and the unshown candidates are
+   * most of a record's memory (the heap the collector walks).
    */
   private readonly recent = new Map<string, DecisionRecord>();
   private static readonly RECENT_LIMIT = 20_000;
@@ -1032,7 +1034,10 @@ export class Model {
     }
   }
 
-  private remember(d: DecisionRecord): void {
+  private remember(full: DecisionRecord): void {
+    const shown = new Set<string>();
+    for (const s of full.slate) shown.add(s.itemId);
+    const d: DecisionRecord = full.candidates.length > shown.size ? { ...full, candidates: full.candidates.filter((c) => shown.has(c.id)) } : full;
     if (this.recent.size >= Model.RECENT_LIMIT) {
       // Drop the oldest quarter (Map iterates in insertion order).
       let n = Model.RECENT_LIMIT >> 2;
