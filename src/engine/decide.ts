@@ -157,6 +157,8 @@ export interface PackedOps {
   readonly itemIds: readonly string[];
   /** Two rows per update (context, arm), in op order. */
   readonly rows: PackedRows;
+  /** Learning-log seq of the last entry these operations come from (0: not known). */
+  readonly seq: number;
 }
 
 /** Collects posterior operations until they are sent (see {@link PackedOps}). */
@@ -166,6 +168,7 @@ export class OpLog {
   private itemIds: string[] = [];
   private rows: SparseVector[] = [];
   private dim = 0;
+  private seq = 0;
 
   get size(): number {
     return this.kinds.length;
@@ -187,6 +190,11 @@ export class OpLog {
     this.itemIds.push('');
   }
 
+  /** The learning-log entry the operations so far come from (its seq). */
+  mark(seq: number): void {
+    this.seq = seq;
+  }
+
   /** The ops collected so far, packed; the log is then empty. */
   take(): PackedOps {
     const ops: PackedOps = {
@@ -194,6 +202,7 @@ export class OpLog {
       nums: Float64Array.from(this.nums),
       itemIds: this.itemIds,
       rows: packRows(this.dim, this.rows),
+      seq: this.seq,
     };
     this.kinds = [];
     this.nums = [];

@@ -233,6 +233,16 @@ export class Model {
     return this.foldedSeq;
   }
 
+  /**
+   * The learning-log position the serving posterior has actually learned up to: with a policy
+   * replica, what the replica has applied so far (it learns asynchronously; decisions wait for
+   * it, see replicas.ts); else {@link posteriorSeq}.
+   */
+  get learnedSeq(): number {
+    const replica = this.replica;
+    return replica && replica.healthy ? Math.min(this.foldedSeq, replica.learnedSeq) : this.foldedSeq;
+  }
+
   /** The policy's summary of the posterior. */
   describePosterior(): Record<string, unknown> {
     const extra = isRetrainable(this.policy) ? { representationVersion: this.repVersion, retraining: this.retrainRun !== null } : {};
@@ -312,7 +322,7 @@ export class Model {
     if (this.replica || this.closed || isRetrainable(this.policy) || !replicas.alive) return false;
     const snap = this.policy.snapshot();
     this.policy = createPolicy(this.config.policy, snap);
-    this.replica = replicas.attach(this.config.policy, this.config.features, snap);
+    this.replica = replicas.attach(this.config.policy, this.config.features, snap, this.foldedSeq);
     return true;
   }
 
@@ -794,6 +804,7 @@ export class Model {
     if (replica && replica.healthy) {
       // Only the replica learns; this thread's copy is rebuilt when needed (ensureCurrent).
       this.ordinals = this.applyEntry(replica, o, this.ordinals);
+      replica.mark(o.seq);
       this.stale = true;
     } else {
       this.ensureCurrent();

@@ -55,6 +55,7 @@ function handle(m: ToReplica, out: FromReplica[]): void {
       if (!policy) return;
       try {
         applyOps(policy, m.ops);
+        if (m.ops.seq > 0) out.push({ type: 'applied', key: m.key, seq: m.ops.seq });
       } catch (error) {
         replicas.delete(m.key);
         broken.set(m.key, messageOf(error));

@@ -42,7 +42,8 @@ export type FromReplica =
   | { readonly type: 'snapshotted'; readonly id: number; readonly snapshot: PolicySnapshot }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }
   | { readonly type: 'rejected'; readonly id: number; readonly path: Array<string | number>; readonly message: string }
-  | { readonly type: 'broken'; readonly key: number; readonly message: string };
+  | { readonly type: 'broken'; readonly key: number; readonly message: string }
+  | { readonly type: 'applied'; readonly key: number; readonly seq: number };
 
 /**
  * Instructions travel in batches: everything queued for a worker during one turn of the event
@@ -77,6 +78,10 @@ export interface PolicyReplica {
   update(x: Parameters<OpLog['update']>[0], reward: number, weight: number): void;
   /** Record a decay the model just applied. */
   decay(gamma: number): void;
+  /** The learning-log entry just folded (its seq): what `learnedSeq` reaches once applied. */
+  mark(seq: number): void;
+  /** The learning-log seq of the last entry the replica has applied (0 before any). */
+  readonly learnedSeq: number;
   /**
    * Featurize and decide on the replica (pending operations are sent first).
    * @throws ReplicaRejected (rejection) when the features are invalid (the featurizer's message
@@ -112,6 +117,8 @@ class ReplicaWorker {
   dead: Error | null = null;
   /** Keys whose replica failed inside the worker. */
   readonly broken = new Map<number, string>();
+  /** Per key: the learning-log seq of the last operations the worker has applied. */
+  readonly applied = new Map<number, number>();
   /** Decisions queued or posted and not yet answered. */
   get inFlight(): number {
     return this.pending.size;
@@ -128,6 +135,10 @@ class ReplicaWorker {
       for (const m of batch) {
         if (m.type === 'broken') {
           this.broken.set(m.key, m.message);
+          continue;
+        }
+        if (m.type === 'applied') {
+          this.applied.set(m.key, Math.max(this.applied.get(m.key) ?? 0, m.seq));
           continue;
         }
         const p = this.pending.get(m.id);
@@ -243,11 +254,12 @@ export class PolicyReplicas {
   /**
    * Mirror a policy whose state is `snapshot` (the caller must continue from exactly that state:
    * restore its own policy from the same snapshot), with the model's featurizer, and return the
-   * model's handle.
+   * model's handle. `seq`: the learning-log position of that state.
    */
-  attach(policy: PolicyConfig, features: FeaturesConfig, snapshot: PolicySnapshot): PolicyReplica {
+  attach(policy: PolicyConfig, features: FeaturesConfig, snapshot: PolicySnapshot, seq = 0): PolicyReplica {
     const key = this.nextKey++;
     const workers = this.workers;
+    const initialSeq = seq;
     for (const w of workers) w.post({ type: 'init', key, policy, features, snapshot });
     const log = new OpLog();
     let healthy = true;
@@ -300,6 +312,15 @@ export class PolicyReplicas {
         if (!healthy) return;
         log.decay(gamma);
         schedule();
+      },
+      mark(seq) {
+        if (healthy) log.mark(seq);
+      },
+      get learnedSeq() {
+        // Every live worker applies every operation: the slowest one is the replica's position.
+        let seq = Number.POSITIVE_INFINITY;
+        for (const w of workers) if (w.dead === null) seq = Math.min(seq, w.applied.get(key) ?? initialSeq);
+        return Number.isFinite(seq) ? seq : initialSeq;
       },
       decide(job) {
         const w = pick();

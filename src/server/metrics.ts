@@ -42,7 +42,8 @@ export interface MetricsOptions {
  *
  * Shares: `liubai_ignored_share` = ignored / all outcomes folded since start;
  * `liubai_explored_share` = explored slots / shown slots since start. Lag:
- * `liubai_learning_log_lag` = last learning-log seq − seq folded into the serving posterior.
+ * `liubai_learning_log_lag` = last learning-log seq − seq the serving posterior has learned (with a
+ * policy replica, what the replica has applied: it learns asynchronously).
  */
 export function createMetrics(engine: Engine, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
@@ -68,7 +69,7 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
         allowedShare: m.config.budget.share,
         ledger: c.ledger,
         openWindows: c.openWindows,
-        lag: Math.max(0, engine.store.lastSeq(modelId) - m.posteriorSeq),
+        lag: Math.max(0, engine.store.lastSeq(modelId) - m.learnedSeq),
       });
     }
     cache = { at: now, stats: out };

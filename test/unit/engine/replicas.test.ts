@@ -175,6 +175,27 @@ describe('decisions on a replica', () => {
     }
   });
 
+  test('learnedSeq follows what the replica has applied; it starts at the recovered position', async () => {
+    const store = new MemoryStore();
+    let n = 0;
+    const first = new Engine({ store, clock: () => 1_700_000_000_000, newEventId: () => `l${++n}`, snapshotEvery: 0 });
+    first.putModel('m', { policy: { kind: 'linear-gaussian' } });
+    const r0 = first.rank('m', { context: {}, candidates: catalog.slice(0, 4), slots: 2 });
+    first.feedbackBatch('m', r0.slate.map((s) => ({ eventId: r0.eventId, itemId: s.id, kind: 'click' as const })));
+    // A second engine on the same log recovers to seq 2 and attaches its replica there.
+    const engine = new Engine({ store, clock: () => 1_700_000_000_000, newEventId: () => `l${++n}`, snapshotEvery: 0 });
+    engine.useReplicas(pool());
+    const m = engine.model('m');
+    expect(m.posteriorSeq).toBe(2);
+    expect(m.learnedSeq).toBe(2);
+    const r1 = await engine.rankAsync('m', { context: {}, candidates: catalog.slice(0, 4), slots: 2 });
+    engine.feedbackBatch('m', r1.slate.map((s) => ({ eventId: r1.eventId, itemId: s.id, kind: 'dismiss' as const })));
+    expect(m.posteriorSeq).toBe(4);
+    expect(m.learnedSeq).toBe(2); // sent with the next turn, not applied yet
+    await engine.rankAsync('m', { context: {}, candidates: catalog.slice(0, 4), slots: 2 });
+    expect(m.learnedSeq).toBe(4); // a decision is answered only after the operations before it
+  });
+
   test('models created after useReplicas are attached; retrain-free kinds only', () => {
     const { engine } = engineWith({ policy: { kind: 'uniform' } }, pool());
     expect(engine.model('m').replicated).toBe(true);
