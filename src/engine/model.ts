@@ -10,7 +10,7 @@
  * thread and the outcomes are folded there; this thread's posterior is rebuilt on demand.
  */
 import { deriveSeed } from '../core/hash.js';
-import { createRng, decisionSeed, type Rng } from '../core/rng.js';
+import { decisionSeed } from '../core/rng.js';
 import { createFeaturizer, FeatureError, type Featurizer } from '../features/index.js';
 import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures } from '../features/types.js';
 import { fatigueAt, fatigueKey, foldFatigue, type FatigueState } from '../feedback/fatigue.js';
