@@ -206,7 +206,7 @@ export function createApp(deps: AppDeps): Express {
 
   const handlers: Readonly<Record<string, (req: Request, res: Response) => void | Promise<void>>> = {
     rank(req, res) {
-      const { modelId, model } = modelOf(req);
+      const { model } = modelOf(req);
       const body: unknown = req.body;
       const max = model.config.limits.maxCandidates;
       // Before validation: a huge candidate list is refused without walking it.

@@ -305,7 +305,7 @@ export class ScorePlan {
    * differ, so S — hence every draw — is bit-identical to theirs.
    */
   covariance(): void {
-    const { k, nu, s } = this;
+    const { k, s } = this;
     this.denseW();
     const wt = this.transposeW();
     s.fill(0, 0, k * k);
