@@ -32,41 +32,15 @@ import { createJsonBodyReader, isJsonContentType, type BodyMiddleware } from '..
 import { parseWith } from '../../src/server/errors.js';
 import { feedbackBatchSchema, interpretedSchemas, rankRequestSchema } from '../../src/server/schemas.js';
 import { quantile, table, time, us } from './stats.js';
+import { argOf, servingRankBodies } from './workload.js';
 
-const args = process.argv.slice(2);
-const argOf = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-};
 const N = Number(argOf('--n', '4000'));
 const LIMIT = 1024 * 1024;
-const K = 50;
 
 // ───────────────────────────── workload (as http.bench.ts) ─────────────────────────────
 
 const rng = createRng('boundary-bench');
-const countries = ['fr', 'de', 'es', 'it', 'uk', 'us', 'br', 'jp', 'cn', 'in'];
-const topics = Array.from({ length: 20 }, (_, i) => `topic${i}`);
-const brands = Array.from({ length: 30 }, (_, i) => `brand${i}`);
-const catalog = Array.from({ length: 500 }, (_, i) => ({
-  id: `item${i}`,
-  features: { item: { topic: topics[i % 20]!, brand: brands[(i * 7) % 30]!, price: Math.round(((i * 37) % 100) + 1) } },
-  group: topics[i % 20]!,
-}));
-const bodies: Buffer[] = Array.from({ length: 256 }, (_, b) => {
-  const start = rng.int(catalog.length - K);
-  return Buffer.from(
-    JSON.stringify({
-      userId: `user${rng.int(1000)}`,
-      context: {
-        user: { age: 18 + rng.int(60), country: countries[rng.int(10)]!, segment: `s${rng.int(5)}` },
-        session: { hour: rng.int(24), device: ['ios', 'android', 'web'][b % 3]! },
-      },
-      candidates: catalog.slice(start, start + K),
-      slots: 5,
-    }),
-  );
-});
+const bodies: Buffer[] = servingRankBodies(rng).map((text) => Buffer.from(text));
 const parsedBodies: unknown[] = bodies.map((b) => JSON.parse(b.toString('utf8')) as unknown);
 const batches: unknown[] = Array.from({ length: 64 }, (_, b) => ({
   events: Array.from({ length: 100 }, (_, i) => ({

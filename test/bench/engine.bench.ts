@@ -32,12 +32,8 @@ import { createSelector, createSlateChoice, type SelectionInput, type SelectionP
 import { createPolicy } from '../../src/policies/registry.js';
 import { MemoryStore } from '../../src/storage/memory/index.js';
 import { quantile, table, time, us, type Timing } from './stats.js';
+import { argOf } from './workload.js';
 
-const args = process.argv.slice(2);
-const argOf = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-};
 
 const MODEL = 'bench';
 const K = 50;

@@ -23,12 +23,8 @@ import { createFeaturizer, type Featurizer } from '../../src/features/index.js';
 import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures, SparseVector } from '../../src/features/types.js';
 import { createReferenceFeaturizer } from '../unit/features/reference-featurizer.js';
 import { quantile, table, us } from './stats.js';
+import { argOf, servingRankBodies } from './workload.js';
 
-const args = process.argv.slice(2);
-const argOf = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-};
 /** Alternating blocks per implementation, and calls per block. */
 const ROUNDS = Number(argOf('--rounds', '60'));
 const BLOCK = Number(argOf('--block', '50'));
@@ -47,27 +43,13 @@ const words = (prefix: string, n: number): string[] => Array.from({ length: n },
 const countries = ['fr', 'de', 'es', 'it', 'uk', 'us', 'br', 'jp', 'cn', 'in'];
 
 // ── http: the body of http.bench.ts, parsed afresh for every call ──
-const topics = words('topic', 20);
-const brands = words('brand', 30);
-const httpCatalog = Array.from({ length: 500 }, (_, i) => ({
-  id: `item${i}`,
-  features: { item: { topic: topics[i % 20]!, brand: brands[(i * 7) % 30]!, price: Math.round(((i * 37) % 100) + 1) } },
-  group: topics[i % 20]!,
-}));
-const httpBodies = Array.from({ length: 256 }, (_, b) => {
-  const start = rng.int(httpCatalog.length - K);
-  return JSON.stringify({
-    context: {
-      user: { age: 18 + rng.int(60), country: countries[rng.int(10)]!, segment: `s${rng.int(5)}` },
-      session: { hour: rng.int(24), device: ['ios', 'android', 'web'][b % 3]! },
-    },
-    candidates: httpCatalog.slice(start, start + K),
-  });
-});
+const httpBodies = servingRankBodies(rng);
 const httpRequests = (n: number): Request[] =>
   Array.from({ length: n }, (_, i) => JSON.parse(httpBodies[i % httpBodies.length]!) as Request);
 
 // ── engine: the request of engine.bench.ts, shared catalog objects, some fatigue extras ──
+const topics = words('topic', 20);
+const brands = words('brand', 30);
 const engineCatalog: Candidate[] = Array.from({ length: 500 }, (_, i) => ({
   id: `item${i}`,
   group: topics[i % topics.length]!,

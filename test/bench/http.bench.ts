@@ -43,6 +43,7 @@ import { createPolicy } from '../../src/policies/registry.js';
 import { rankRequestSchema } from '../../src/server/schemas.js';
 import { openSqliteStore } from '../../src/storage/sqlite/index.js';
 import type { DecisionRecord, OpenImpression } from '../../src/storage/types.js';
+import { argOf, SERVING_K, servingRankBodies } from './workload.js';
 
 // ───────────────────────────── autocannon (untyped) ─────────────────────────────
 
@@ -82,11 +83,6 @@ const autocannon = require('autocannon') as (opts: AutocannonOptions) => Promise
 
 // ───────────────────────────── settings ─────────────────────────────
 
-const args = process.argv.slice(2);
-const argOf = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-};
 const DURATION = Number(argOf('--duration', '10'));
 const MODES = argOf('--modes', 'process,power').split(',') as Array<'process' | 'power'>;
 /**
@@ -97,7 +93,7 @@ const THREADS = argOf('--decision-threads', '1,0').split(',').map(Number);
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/liubai.mjs');
 const MODEL = 'bench';
-const K = 50;
+const K = SERVING_K;
 
 /**
  * `--profile <dir>`: run the server under the V8 sampling profiler (`--cpu-prof`), one
@@ -129,31 +125,8 @@ const modelConfig = {
 // ───────────────────────────── workload ─────────────────────────────
 
 const rng = createRng('http-bench');
-const countries = ['fr', 'de', 'es', 'it', 'uk', 'us', 'br', 'jp', 'cn', 'in'];
-const topics = Array.from({ length: 20 }, (_, i) => `topic${i}`);
-const brands = Array.from({ length: 30 }, (_, i) => `brand${i}`);
-const catalog = Array.from({ length: 500 }, (_, i) => ({
-  id: `item${i}`,
-  features: { item: { topic: topics[i % 20]!, brand: brands[(i * 7) % 30]!, price: Math.round(((i * 37) % 100) + 1) } },
-  group: topics[i % 20]!,
-}));
-
 /** 256 distinct rank bodies (without eventId): a user, a situation, 50 candidates from the catalog. */
-function rankBodies(): string[] {
-  return Array.from({ length: 256 }, (_, b) => {
-    const start = rng.int(catalog.length - K);
-    return JSON.stringify({
-      userId: `user${rng.int(1000)}`,
-      context: {
-        user: { age: 18 + rng.int(60), country: countries[rng.int(10)]!, segment: `s${rng.int(5)}` },
-        session: { hour: rng.int(24), device: ['ios', 'android', 'web'][b % 3]! },
-      },
-      candidates: catalog.slice(start, start + K),
-      slots: 5,
-    });
-  });
-}
-const bodies = rankBodies();
+const bodies = servingRankBodies(rng);
 
 /** Decisions answered by the server, for feedback. */
 const decisions: Array<{ eventId: string; items: string[] }> = [];

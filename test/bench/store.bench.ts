@@ -35,12 +35,8 @@ import { foldFatigue, type FatigueState } from '../../src/feedback/fatigue.js';
 import * as current from '../../src/storage/sqlite/index.js';
 import type { DecisionRecord, FeedbackKind, LedgerEntry, OpenImpression, OutcomeKind, Store } from '../../src/storage/types.js';
 import { quantile, table, us } from './stats.js';
+import { argOf, servingCatalog } from './workload.js';
 
-const args = process.argv.slice(2);
-const argOf = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-};
 
 /** src/storage/sqlite/index.ts before the write-path work (group commit, migration 2). */
 const DEFAULT_BASELINE = '91a8b8c2412c2e02ae8b981af750e7e04abf3d07';
@@ -89,13 +85,7 @@ async function loadBaseline(rev: string, dir: string): Promise<StoreModule> {
 
 const rng = createRng('store-bench');
 const countries = ['fr', 'de', 'es', 'it', 'uk', 'us', 'br', 'jp', 'cn', 'in'];
-const topics = Array.from({ length: 20 }, (_, i) => `topic${i}`);
-const brands = Array.from({ length: 30 }, (_, i) => `brand${i}`);
-const catalog = Array.from({ length: 500 }, (_, i) => ({
-  id: `item${i}`,
-  features: { item: { topic: topics[i % 20]!, brand: brands[(i * 7) % 30]!, price: ((i * 37) % 100) + 1 } },
-  group: topics[i % 20]!,
-}));
+const catalog = servingCatalog;
 
 interface RankWork {
   readonly userId: string;
@@ -310,7 +300,7 @@ try {
       const item = catalog[(u * 31 + j * 17) % catalog.length]!;
       fatigue = { ...fatigue, [`${j % 4 === 0 ? 'g' : 'i'}:${j % 4 === 0 ? item.group : item.id}`]: [1 + (j % 3) / 4, 1_699_999_000_000 + j * 1000] };
     }
-    return { fatigue, bucket: { tokens: 2, updatedAt: 1_699_999_000_000 }, recentGroups: [topics[u % 20]!] };
+    return { fatigue, bucket: { tokens: 2, updatedAt: 1_699_999_000_000 }, recentGroups: [`topic${u % 20}`] };
   };
   for (const s of subjects) {
     for (const store of [s.plain, s.grouped]) {
