@@ -284,9 +284,7 @@ export class Model {
    */
   rank(request: RankRequest): RankResponse {
     const plan = this.beginRank(request);
-    const features = this.featurize(request.context, request.candidates, plan.extras);
-    this.ensureCurrent();
-    return this.commitRank(plan, decide(this.policy, { ...plan.job, features }), this.foldedSeq, false);
+    return this.commitRank(plan, this.decideHere(plan), this.foldedSeq, false);
   }
 
   /**
@@ -353,15 +351,20 @@ export class Model {
         if (this.closed) throw modelChanged(this.modelId);
         // Decide here instead, on the posterior as it is now.
         seq = this.foldedSeq;
-        const features = this.featurize(plan.request.context, plan.request.candidates, plan.extras);
-        this.ensureCurrent();
-        outcome = decide(this.policy, { ...plan.job, features });
+        outcome = this.decideHere(plan);
       }
       if (this.closed) throw modelChanged(this.modelId);
       return this.commitRank(plan, outcome, seq, true);
     } finally {
       this.inflight.delete(eventId);
     }
+  }
+
+  /** The policy half of a rank in this thread: features, then the decision on the current posterior. */
+  private decideHere(plan: RankPlan): DecisionOutcome {
+    const features = this.featurize(plan.request.context, plan.request.candidates, plan.extras);
+    this.ensureCurrent();
+    return decide(this.policy, { ...plan.job, features });
   }
 
   /** Run `fn` after every earlier call for the same user has settled. */
