@@ -278,11 +278,15 @@ export class PolicyReplicas {
       queueMicrotask(flush);
     };
     const onError = this.onError;
-    const fail = (message: string) => {
-      if (!healthy) return;
+    /** Stop mirroring: the workers free their copy. @returns false when already stopped */
+    const stop = (): boolean => {
+      if (!healthy) return false;
       healthy = false;
       for (const w of workers) w.post({ type: 'drop', key });
-      onError(new Error(message));
+      return true;
+    };
+    const fail = (message: string) => {
+      if (stop()) onError(new Error(message));
     };
     /** Send pending operations, then choose the least busy live worker (or say why there is none). */
     const pick = (): ReplicaWorker | ReplicaUnavailable => {
@@ -331,9 +335,7 @@ export class PolicyReplicas {
         return w instanceof ReplicaUnavailable ? Promise.reject(w) : w.snapshot(key);
       },
       detach() {
-        if (!healthy) return;
-        healthy = false;
-        for (const w of workers) w.post({ type: 'drop', key });
+        stop();
       },
     };
   }
