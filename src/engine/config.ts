@@ -58,6 +58,8 @@ export const fatigueConfigSchema = z
     coolDownAfter: z.number().positive().default(3),
     /** Add the decayed counts to each candidate's features (namespace `fatigue`). */
     asFeatures: z.boolean().default(true),
+    /** Most remembered (item, group) counts per user; the least fatigued are forgotten first. */
+    maxEntries: z.number().int().min(2).max(1_000_000).default(1000),
   })
   .strict();
 

@@ -31,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRng } from '../../src/core/rng.js';
+import { fatigueConfigSchema } from '../../src/engine/config.js';
 import { foldFatigue, type FatigueState } from '../../src/feedback/fatigue.js';
 import * as current from '../../src/storage/sqlite/index.js';
 import type { DecisionRecord, FeedbackKind, LedgerEntry, OpenImpression, OutcomeKind, Store } from '../../src/storage/types.js';
@@ -55,6 +56,8 @@ const K = 50;
 const SLOTS = 5;
 const USERS = 1000;
 const HALF_LIFE_MS = 7 * 86_400_000;
+/** The engine's default per-user fatigue memory cap (config `fatigue.maxEntries`). */
+const MAX_FATIGUE_ENTRIES = fatigueConfigSchema.parse({}).maxEntries;
 const WINDOW_MS = 1_800_000;
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -227,7 +230,7 @@ function feedbackEvent(store: Store, e: FeedbackWork, ordinal: number): void {
   }
   store.closeWindow(MODEL, e.eventId, e.itemId);
   const user = loadUser(store, e.userId);
-  const fatigue = foldFatigue(user.fatigue, { itemId: e.itemId, group: e.group, rejection: e.kind !== 'click', amount: 1, at: e.at }, HALF_LIFE_MS);
+  const fatigue = foldFatigue(user.fatigue, { itemId: e.itemId, group: e.group, rejection: e.kind !== 'click', amount: 1, at: e.at }, HALF_LIFE_MS, MAX_FATIGUE_ENTRIES);
   store.putUserState(MODEL, e.userId, { ...user, fatigue });
 }
 

@@ -252,6 +252,33 @@ describe('fatigue memory and cool-down', () => {
   });
 });
 
+describe('fatigue memory cap', () => {
+  test('a user who rejects many items keeps at most fatigue.maxEntries counts, the most fatigued ones', () => {
+    const { engine, store } = setup({
+      policy: { kind: 'beta-bernoulli' },
+      budget: { share: 0, floor: 0 },
+      fatigue: { maxEntries: 6, asFeatures: false },
+    });
+    const many = items(40);
+    // Item 0 is dismissed twice (count 2); every other rejected item once (count 1).
+    const r0 = engine.rank('m', { context: {}, candidates: [many[0]!], slots: 1, userId: 'u' });
+    engine.feedback('m', { eventId: r0.eventId, itemId: many[0]!.id, kind: 'dismiss' });
+    const r1 = engine.rank('m', { context: {}, candidates: [many[0]!], slots: 1, userId: 'u' });
+    engine.feedback('m', { eventId: r1.eventId, itemId: many[0]!.id, kind: 'dismiss' });
+    for (let i = 1; i < 40; i++) {
+      const r = engine.rank('m', { context: {}, candidates: [many[i]!], slots: 1, userId: 'u' });
+      engine.feedback('m', { eventId: r.eventId, itemId: many[i]!.id, kind: 'dismiss' });
+    }
+    const state = store.getUserState('m', 'u') as { fatigue: Record<string, readonly [number, number]> };
+    const keys = Object.keys(state.fatigue).sort();
+    expect(keys).toHaveLength(6);
+    // The doubly dismissed item outranks the others; the latest item was just written (kept).
+    expect(keys).toContain(`i:${many[0]!.id}`);
+    expect(keys).toContain(`i:${many[39]!.id}`);
+    expect(state.fatigue[`i:${many[0]!.id}`]![0]).toBeCloseTo(2, 6);
+  });
+});
+
 describe('exploration budget', () => {
   test('the per-user token bucket is never exceeded and every explored slot is in the ledger', () => {
     const { engine, store, advance } = setup({

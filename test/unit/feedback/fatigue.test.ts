@@ -1,0 +1,230 @@
+import { describe, expect, test } from 'vitest';
+import { createRng } from '../../../src/core/rng.js';
+import { fatigueConfigSchema } from '../../../src/engine/config.js';
+import { fatigueAt, foldFatigue, type FatigueState } from '../../../src/feedback/fatigue.js';
+
+/** Half-life of 1 s: decays over whole half-lives are exact powers of two. */
+const H = 1000;
+
+const reject = (itemId: string, at: number, group?: string, amount = 1) => ({
+  itemId,
+  ...(group !== undefined ? { group } : {}),
+  rejection: true,
+  amount,
+  at,
+});
+
+const positive = (itemId: string, at: number, group?: string) => ({
+  itemId,
+  ...(group !== undefined ? { group } : {}),
+  rejection: false,
+  amount: 1,
+  at,
+});
+
+const sortedKeys = (s: FatigueState) => Object.keys(s).sort();
+
+describe('foldFatigue without a cap', () => {
+  test('a rejection adds the amount to the item and the group; one half-life halves the count', () => {
+    const s1 = foldFatigue(undefined, reject('a', 0, 'x'), H);
+    expect(s1).toEqual({ 'i:a': [1, 0], 'g:x': [1, 0] });
+    expect(fatigueAt(s1, 'i:a', H, H)).toBe(0.5);
+    expect(fatigueAt(s1, 'i:a', 3 * H, H)).toBe(0.125);
+    // Before the write time the count is not inflated.
+    expect(fatigueAt(s1, 'i:a', -H, H)).toBe(1);
+    const s2 = foldFatigue(s1, reject('a', H, 'x', 2), H);
+    expect(s2).toEqual({ 'i:a': [2.5, H], 'g:x': [2.5, H] });
+  });
+
+  test('a positive resets the item and its group and leaves other keys alone', () => {
+    const s: FatigueState = { 'i:a': [3, 0], 'g:x': [2, 0], 'i:b': [1, 0] };
+    expect(foldFatigue(s, positive('a', H, 'x'), H)).toEqual({ 'i:b': [1, 0] });
+    expect(foldFatigue(s, positive('a', H), H)).toEqual({ 'g:x': [2, 0], 'i:b': [1, 0] });
+  });
+
+  test('counts below 1e-3 are forgotten: 2^-9 survives, 2^-10 does not', () => {
+    const s: FatigueState = { 'i:old': [1, 0] };
+    expect(foldFatigue(s, reject('b', 9 * H), H)).toEqual({ 'i:old': [1, 0], 'i:b': [1, 9 * H] });
+    expect(foldFatigue(s, reject('b', 10 * H), H)).toEqual({ 'i:b': [1, 10 * H] });
+    // A rejection on a forgotten key starts from its residue (2^-10), not from a stale count.
+    expect(foldFatigue(s, reject('old', 10 * H), H)).toEqual({ 'i:old': [1 + 2 ** -10, 10 * H] });
+  });
+});
+
+describe('foldFatigue with a cap', () => {
+  // At 2H: a = 4·2^-2 = 1, b = 1·2^-1 = 0.5, c = 8·2^-2 = 2, d = 0.75 (written now).
+  const s: FatigueState = { 'i:a': [4, 0], 'i:b': [1, H], 'i:c': [8, 0], 'i:d': [0.75, 2 * H] };
+
+  test('evicts exactly the least fatigued at the event time', () => {
+    // The new key i:e = 1 makes 5 entries.
+    expect(foldFatigue(s, reject('e', 2 * H), H, 4)).toEqual({
+      'i:a': [4, 0],
+      'i:c': [8, 0],
+      'i:d': [0.75, 2 * H],
+      'i:e': [1, 2 * H],
+    });
+    expect(foldFatigue(s, reject('e', 2 * H), H, 3)).toEqual({ 'i:a': [4, 0], 'i:c': [8, 0], 'i:e': [1, 2 * H] });
+    expect(sortedKeys(foldFatigue(s, reject('e', 2 * H), H, 2))).toEqual(['i:c', 'i:e']);
+    // Under or at the cap nothing is evicted.
+    expect(sortedKeys(foldFatigue(s, reject('e', 2 * H), H, 5))).toEqual(['i:a', 'i:b', 'i:c', 'i:d', 'i:e']);
+  });
+
+  test('ranks by the decayed count, not the stored one', () => {
+    // Stored, b (1) outranks d (0.75); decayed at 2H, b = 0.5 < d = 0.75, so b goes (c = 2 + 1 is touched).
+    expect(sortedKeys(foldFatigue(s, reject('c', 2 * H), H, 3))).toEqual(['i:a', 'i:c', 'i:d']);
+  });
+
+  test('the touched keys survive even when they are the least fatigued', () => {
+    // i:z and g:q enter at 0.1, below every remembered count (≥ 0.5).
+    expect(foldFatigue(s, reject('z', 2 * H, 'q', 0.1), H, 3)).toEqual({
+      'i:c': [8, 0],
+      'i:z': [0.1, 2 * H],
+      'g:q': [0.1, 2 * H],
+    });
+    expect(foldFatigue(s, reject('z', 2 * H, 'q', 0.1), H, 2)).toEqual({ 'i:z': [0.1, 2 * H], 'g:q': [0.1, 2 * H] });
+    // Two touched keys, cap 1: both kept, everything else evicted.
+    expect(foldFatigue(s, reject('z', 2 * H, 'q', 0.1), H, 1)).toEqual({ 'i:z': [0.1, 2 * H], 'g:q': [0.1, 2 * H] });
+    // A touched key already remembered is kept too (i:b = 0.5 + 0.1 is the smallest).
+    expect(sortedKeys(foldFatigue(s, reject('b', 2 * H, undefined, 0.1), H, 2))).toEqual(['i:b', 'i:c']);
+  });
+
+  test('a positive over a lowered cap removes its keys, then evicts the least fatigued', () => {
+    // After the reset of i:c: a = 1, b = 0.5, d = 0.75; cap 2 evicts b.
+    expect(foldFatigue(s, positive('c', 2 * H), H, 2)).toEqual({ 'i:a': [4, 0], 'i:d': [0.75, 2 * H] });
+    // The reset alone brings the state under the cap.
+    expect(foldFatigue(s, positive('c', 2 * H), H, 3)).toEqual({ 'i:a': [4, 0], 'i:b': [1, H], 'i:d': [0.75, 2 * H] });
+  });
+
+  test('ties go older first, then by plain string order of the key', () => {
+    // At H: p = 2·2^-1 = 1 and q = 1 (written at H) tie; p is older, so p goes.
+    const older: FatigueState = { 'i:p': [2, 0], 'i:q': [1, H], 'i:big': [5, H] };
+    expect(sortedKeys(foldFatigue(older, reject('n', H, undefined, 9), H, 3))).toEqual(['i:big', 'i:n', 'i:q']);
+    // Same count and time: the smaller key goes; 'i:B' < 'i:a' < 'i:b' in UTF-16 order
+    // (a locale comparison would put 'i:a' first).
+    const same: FatigueState = { 'i:b': [1, 0], 'i:a': [1, 0], 'i:B': [1, 0] };
+    expect(sortedKeys(foldFatigue(same, reject('n', 0, undefined, 9), H, 3))).toEqual(['i:a', 'i:b', 'i:n']);
+    expect(sortedKeys(foldFatigue(same, reject('n', 0, undefined, 9), H, 2))).toEqual(['i:b', 'i:n']);
+    // The result does not depend on the insertion order of the state.
+    const reversed: FatigueState = { 'i:B': [1, 0], 'i:a': [1, 0], 'i:b': [1, 0] };
+    expect(foldFatigue(reversed, reject('n', 0, undefined, 9), H, 2)).toEqual(
+      foldFatigue(same, reject('n', 0, undefined, 9), H, 2),
+    );
+  });
+
+  test('the input state is not mutated', () => {
+    const input: Record<string, readonly [number, number]> = { 'i:a': [4, 0], 'i:b': [1, H], 'g:x': [2, 0] };
+    const before = structuredClone(input);
+    Object.freeze(input);
+    for (const v of Object.values(input)) Object.freeze(v);
+    const out = foldFatigue(input, reject('a', 2 * H, 'x'), H, 2);
+    expect(out).toEqual({ 'i:a': [2, 2 * H], 'g:x': [1.5, 2 * H] });
+    foldFatigue(input, positive('a', 2 * H, 'x'), H, 1);
+    expect(input).toEqual(before);
+    expect(out).not.toBe(input);
+  });
+
+  test.each([0, -1, 0.5, 1.5, Number.NaN, Number.NEGATIVE_INFINITY])(
+    'maxEntries %s is a RangeError',
+    (maxEntries) => {
+      expect(() => foldFatigue(undefined, reject('a', 0), H, maxEntries)).toThrow(RangeError);
+    },
+  );
+
+  test('maxEntries 1 and +Infinity are accepted', () => {
+    expect(foldFatigue({ 'i:a': [1, 0] }, reject('b', 0), H, 1)).toEqual({ 'i:b': [1, 0] });
+    expect(sortedKeys(foldFatigue({ 'i:a': [1, 0] }, reject('b', 0), H, Number.POSITIVE_INFINITY))).toEqual([
+      'i:a',
+      'i:b',
+    ]);
+  });
+});
+
+/**
+ * Plain reference of the fold: carry over the unforgotten, write or reset the touched keys, then
+ * sort every untouched entry by (decayed count, at, key) and drop the first `size − cap`.
+ */
+function referenceFold(
+  state: FatigueState,
+  e: { itemId: string; group?: string; rejection: boolean; amount: number; at: number },
+  cap: number,
+): { next: Record<string, readonly [number, number]>; touched: string[]; evicted: string[] } {
+  const decayed = (v: readonly [number, number]) => v[0] * Math.pow(2, -Math.max(0, e.at - v[1]) / H);
+  const next: Record<string, readonly [number, number]> = {};
+  for (const k of Object.keys(state)) if (decayed(state[k]!) >= 1e-3) next[k] = state[k]!;
+  const keys = ['i:' + e.itemId];
+  if (e.group !== undefined) keys.push('g:' + e.group);
+  for (const k of keys) {
+    if (e.rejection) next[k] = [(state[k] ? decayed(state[k]) : 0) + e.amount, e.at];
+    else delete next[k];
+  }
+  const touched = e.rejection ? keys : [];
+  const evicted: string[] = [];
+  const excess = Object.keys(next).length - cap;
+  if (excess > 0) {
+    const order = Object.keys(next)
+      .filter((k) => !touched.includes(k))
+      .sort((a, b) => {
+        const va = decayed(next[a]!);
+        const vb = decayed(next[b]!);
+        if (va !== vb) return va - vb;
+        if (next[a]![1] !== next[b]![1]) return next[a]![1] - next[b]![1];
+        return a < b ? -1 : a > b ? 1 : 0;
+      });
+    for (const k of order.slice(0, excess)) {
+      evicted.push(k);
+      delete next[k];
+    }
+  }
+  return { next, touched, evicted };
+}
+
+test('5,000 random events with cap 50: never more than 50 entries, kept ≥ evicted, same as the reference', () => {
+  const rng = createRng('fatigue-cap');
+  const cap = 50;
+  let state: FatigueState = {};
+  let at = 0;
+  let evictions = 0;
+  let eventsOverCap = 0;
+  for (let n = 0; n < 5000; n++) {
+    // ~40 events per half-life over 400 items and 30 groups: far more live keys than the cap.
+    at += rng.int(50);
+    const e = {
+      itemId: `it${rng.int(400)}`,
+      ...(rng.uniform() < 0.7 ? { group: `gr${rng.int(30)}` } : {}),
+      rejection: rng.uniform() < 0.85,
+      amount: rng.uniform() < 0.5 ? 1 : 0.25 + rng.uniform(),
+      at,
+    };
+    const ref = referenceFold(state, e, cap);
+    const next = foldFatigue(state, e, H, cap);
+    expect(next).toEqual(ref.next);
+    expect(Object.keys(next).length).toBeLessThanOrEqual(cap);
+    if (ref.evicted.length > 0) {
+      eventsOverCap++;
+      evictions += ref.evicted.length;
+      // Touched keys are exempt: only the remembered ones compete with the evicted.
+      const kept = Object.keys(next).filter((k) => !ref.touched.includes(k));
+      const minKept = Math.min(...kept.map((k) => fatigueAt(next, k, at, H)));
+      const maxEvicted = Math.max(...ref.evicted.map((k) => fatigueAt(state, k, at, H)));
+      expect(minKept).toBeGreaterThanOrEqual(maxEvicted);
+    }
+    state = next;
+  }
+  // The cap must actually bind for the checks above to mean anything.
+  expect(eventsOverCap).toBeGreaterThan(2000);
+  expect(evictions).toBeGreaterThanOrEqual(eventsOverCap);
+});
+
+describe('fatigueConfigSchema.maxEntries', () => {
+  test('defaults to 1000', () => {
+    expect(fatigueConfigSchema.parse({}).maxEntries).toBe(1000);
+  });
+
+  test.each([1, 1.5, 0, 1_000_001])('rejects %s', (maxEntries) => {
+    expect(fatigueConfigSchema.safeParse({ maxEntries }).success).toBe(false);
+  });
+
+  test.each([2, 1_000_000])('accepts %s', (maxEntries) => {
+    expect(fatigueConfigSchema.parse({ maxEntries }).maxEntries).toBe(maxEntries);
+  });
+});
