@@ -89,6 +89,7 @@ export async function serve(argv: readonly string[], env: Readonly<Record<string
       durability: s.durability,
       checkpointIntervalMs: s.checkpointIntervalMs,
       decisionThreads: s.decisionThreads,
+      maxLearningLag: s.maxLearningLag,
       models: s.models,
       fallbackModel: demo,
       logger,

@@ -45,6 +45,11 @@ export const serveSettingsSchema = z
     shutdownTimeoutMs: numeric(z.number().int().min(0).max(600_000)).default(10_000),
     /** Worker threads deciding on posterior replicas (policy draws and propensities); 0 = in the main thread. */
     decisionThreads: numeric(z.number().int().min(0).max(64)).default(1),
+    /**
+     * Feedback is acknowledged only once the decision threads' replica lags at most this many
+     * learning-log entries behind (backpressure; bounds the work queued ahead of decisions).
+     */
+    maxLearningLag: numeric(z.number().int().min(0).max(100_000_000)).default(2000),
     /** Create the demo model from models/presets/demo.json when the store holds no model. */
     demo: flag(z.boolean()).default(true),
     /** Models to create (or reconfigure) at startup, by id. */
@@ -74,6 +79,7 @@ const FLAGS: Readonly<Record<string, { key: SettingKey; kind: 'value' | 'list' |
   '--durability': { key: 'durability', kind: 'value' },
   '--checkpoint-interval-ms': { key: 'checkpointIntervalMs', kind: 'value' },
   '--decision-threads': { key: 'decisionThreads', kind: 'value' },
+  '--max-learning-lag': { key: 'maxLearningLag', kind: 'value' },
   '--demo': { key: 'demo', kind: 'boolean' },
 };
 
@@ -93,7 +99,8 @@ export const SERVE_USAGE = `usage: liubai serve [--db file] [--port n] [--host a
                     [--scoring-key k]... [--admin-key k]... [--body-limit bytes]
                     [--max-feedback-batch n] [--sweep-interval-ms ms] [--snapshot-interval s]
                     [--snapshot-every n] [--shutdown-timeout-ms ms] [--durability process|power]
-                    [--checkpoint-interval-ms ms] [--decision-threads n] [--no-demo]
+                    [--checkpoint-interval-ms ms] [--decision-threads n] [--max-learning-lag n]
+                    [--no-demo]
 environment: LIUBAI_PORT, LIUBAI_HOST, LIUBAI_DB, LIUBAI_SCORING_KEYS, LIUBAI_ADMIN_KEYS (comma-separated),
              LIUBAI_DURABILITY, LIUBAI_DECISION_THREADS
 precedence: flags > environment > --config file > defaults`;

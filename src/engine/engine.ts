@@ -23,6 +23,12 @@ export interface EngineOptions {
   readonly snapshotEvery?: number;
   /** How retrainable policies (neural-linear) retrain and keep artifacts; absent = inline. */
   readonly retrain?: RetrainRuntime;
+  /**
+   * Most learning-log entries a model's replica may lag behind before {@link Engine.learned}
+   * waits (default 2,000: at tens of µs per update, tens of ms of replica work queued ahead of
+   * a decision). Infinity = never wait.
+   */
+  readonly maxLearningLag?: number;
 }
 
 /** What `GET /v1/models/{id}` reports. */
@@ -59,6 +65,7 @@ export class Engine {
   private readonly newEventId: () => string;
   private readonly snapshotEvery: number;
   private readonly retrain: RetrainRuntime | undefined;
+  private readonly maxLearningLag: number;
   private readonly models = new Map<string, Model>();
   private replicas: PolicyReplicas | null = null;
 
@@ -77,6 +84,9 @@ export class Engine {
     this.newEventId = options.newEventId ?? (() => randomUUID());
     this.snapshotEvery = options.snapshotEvery ?? 1000;
     this.retrain = options.retrain;
+    const lag = options.maxLearningLag ?? 2000;
+    if (!(lag >= 0)) throw new RangeError(`maxLearningLag must be >= 0, got ${lag}`);
+    this.maxLearningLag = lag;
     for (const record of this.store.listModels()) {
       this.models.set(record.modelId, this.build(record.modelId, record.version, parseModelConfig(record.config)));
     }
@@ -183,6 +193,15 @@ export class Engine {
       outcomes += r.outcomes;
     }
     return { accepted, duplicates: results.length - accepted, outcomes };
+  }
+
+  /**
+   * Resolves once the model's replica has learned all but at most `maxLearningLag` entries of its
+   * learning log (see Model.learned); the server awaits it before acknowledging feedback.
+   * @throws LiubaiError MODEL_NOT_FOUND
+   */
+  learned(modelId: string): Promise<void> {
+    return this.model(modelId).learned(this.maxLearningLag);
   }
 
   expose(modelId: string, eventId: string): boolean {

@@ -243,6 +243,20 @@ export class Model {
     return replica && replica.healthy ? Math.min(this.foldedSeq, replica.learnedSeq) : this.foldedSeq;
   }
 
+  /**
+   * Resolves once the serving posterior is at most `maxLag` learning-log entries behind
+   * {@link posteriorSeq} (at once without a replica, which learns synchronously). The server
+   * awaits it before acknowledging feedback: a client sending feedback faster than the replica
+   * learns is slowed to the replica's pace, so the backlog — hence the wait of every decision
+   * queued behind it, and the memory the queued operations hold — stays bounded.
+   */
+  learned(maxLag: number): Promise<void> {
+    const replica = this.replica;
+    if (!replica || !replica.healthy) return RESOLVED;
+    const target = this.foldedSeq - maxLag;
+    return replica.learnedSeq >= target ? RESOLVED : replica.learned(target);
+  }
+
   /** The policy's summary of the posterior. */
   describePosterior(): Record<string, unknown> {
     const extra = isRetrainable(this.policy) ? { representationVersion: this.repVersion, retraining: this.retrainRun !== null } : {};
@@ -1149,10 +1163,13 @@ export class Model {
       user.fatigue,
       { itemId, ...(group !== undefined ? { group } : {}), rejection, amount: 1, at },
       this.halfLifeMs,
+      this.config.fatigue.maxEntries,
     );
     return { ...user, fatigue };
   }
 }
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The error for a reused eventId. */
 function duplicateEvent(eventId: string): LiubaiError {

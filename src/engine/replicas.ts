@@ -83,6 +83,11 @@ export interface PolicyReplica {
   /** The learning-log seq of the last entry the replica has applied (0 before any). */
   readonly learnedSeq: number;
   /**
+   * Resolves once {@link learnedSeq} has reached `seq` — or once the replica stops mirroring
+   * (failure, detach), when there is nothing left to wait for. Never rejects.
+   */
+  learned(seq: number): Promise<void>;
+  /**
    * Featurize and decide on the replica (pending operations are sent first).
    * @throws ReplicaRejected (rejection) when the features are invalid (the featurizer's message
    *   and path); ReplicaUnavailable when the replica or its worker failed
@@ -127,6 +132,7 @@ class ReplicaWorker {
   constructor(
     private readonly schedule: () => void,
     onDeath: (error: Error) => void,
+    onApplied: (key: number) => void,
   ) {
     this.worker = new Worker(ENTRY);
     // Idle workers must not keep the process alive; pending decisions ref it (see decide).
@@ -139,6 +145,7 @@ class ReplicaWorker {
         }
         if (m.type === 'applied') {
           this.applied.set(m.key, Math.max(this.applied.get(m.key) ?? 0, m.seq));
+          onApplied(m.key);
           continue;
         }
         const p = this.pending.get(m.id);
@@ -224,6 +231,8 @@ export class PolicyReplicas {
   private closed = false;
   private flushScheduled = false;
   private readonly onError: (error: Error) => void;
+  /** Per replica key: wakes its `learned` waiters (after an `applied`, a failure or a detach). */
+  private readonly wakers = new Map<number, () => void>();
 
   /** @throws RangeError when threads is not a positive integer */
   constructor(options: ReplicaOptions) {
@@ -231,9 +240,15 @@ export class PolicyReplicas {
       throw new RangeError(`threads must be a positive integer, got ${options.threads}`);
     }
     this.threads = options.threads;
-    this.onError = options.onError ?? (() => {});
+    const onError = options.onError ?? (() => {});
+    this.onError = (e) => {
+      onError(e);
+      // A dead worker no longer holds back `learnedSeq` (or nothing mirrors any more).
+      for (const wake of [...this.wakers.values()]) wake();
+    };
     const schedule = () => this.schedule();
-    this.workers = Array.from({ length: options.threads }, () => new ReplicaWorker(schedule, (e) => this.onError(e)));
+    const onApplied = (key: number) => this.wakers.get(key)?.();
+    this.workers = Array.from({ length: options.threads }, () => new ReplicaWorker(schedule, this.onError, onApplied));
   }
 
   /** Flush every worker's queue at the end of this turn of the event loop (after its I/O callbacks). */
@@ -278,11 +293,38 @@ export class PolicyReplicas {
       queueMicrotask(flush);
     };
     const onError = this.onError;
+    const wakers = this.wakers;
+    /** `learned` callers, in the order of their target seq (callers ask for rising seqs). */
+    let waiting: Array<{ seq: number; resolve: () => void }> = [];
+    const learnedSeq = () => {
+      // Every live worker applies every operation: the slowest one is the replica's position.
+      let at = Number.POSITIVE_INFINITY;
+      for (const w of workers) if (w.dead === null) at = Math.min(at, w.applied.get(key) ?? initialSeq);
+      return Number.isFinite(at) ? at : initialSeq;
+    };
+    const mirroring = () => healthy && workers.some((w) => w.dead === null);
+    const wake = () => {
+      if (waiting.length === 0) return;
+      if (!mirroring()) {
+        const all = waiting;
+        waiting = [];
+        for (const w of all) w.resolve();
+        return;
+      }
+      const at = learnedSeq();
+      const still = waiting.filter((w) => w.seq > at);
+      if (still.length === waiting.length) return;
+      for (const w of waiting) if (w.seq <= at) w.resolve();
+      waiting = still;
+    };
+    wakers.set(key, wake);
     /** Stop mirroring: the workers free their copy. @returns false when already stopped */
     const stop = (): boolean => {
       if (!healthy) return false;
       healthy = false;
       for (const w of workers) w.post({ type: 'drop', key });
+      wakers.delete(key);
+      wake();
       return true;
     };
     const fail = (message: string) => {
@@ -305,7 +347,7 @@ export class PolicyReplicas {
     };
     return {
       get healthy() {
-        return healthy && workers.some((w) => w.dead === null);
+        return mirroring();
       },
       update(x, reward, weight) {
         if (!healthy) return;
@@ -321,10 +363,13 @@ export class PolicyReplicas {
         if (healthy) log.mark(seq);
       },
       get learnedSeq() {
-        // Every live worker applies every operation: the slowest one is the replica's position.
-        let seq = Number.POSITIVE_INFINITY;
-        for (const w of workers) if (w.dead === null) seq = Math.min(seq, w.applied.get(key) ?? initialSeq);
-        return Number.isFinite(seq) ? seq : initialSeq;
+        return learnedSeq();
+      },
+      learned(seq) {
+        if (!mirroring() || learnedSeq() >= seq) return Promise.resolve();
+        return new Promise<void>((resolve) => {
+          waiting.push({ seq, resolve });
+        });
       },
       decide(job) {
         const w = pick();

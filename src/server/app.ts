@@ -148,6 +148,12 @@ export function createApp(deps: AppDeps): Express {
     ? (res, status, schema, body) => barrier().then(() => send(res, status, schema, body))
     : send;
   let openapi: string | null = null;
+  /**
+   * Feedback is acknowledged once written and once the model's replica is within the engine's
+   * learning-lag bound (backpressure: see Engine.learned).
+   */
+  const learnedThenAck = (res: Response, modelId: string, body: Wire<z.output<typeof feedbackResponseSchema>>) =>
+    engine.learned(modelId).then(() => ack(res, 200, feedbackResponseSchema, body));
 
   const app = express();
   app.disable('x-powered-by');
@@ -230,10 +236,10 @@ export function createApp(deps: AppDeps): Express {
           ]);
         }
         const batch = parseWith(feedbackBatchSchema, body, 'feedback batch');
-        return ack(res, 200, feedbackResponseSchema, engine.feedbackBatch(modelId, batch.events));
+        return learnedThenAck(res, modelId, engine.feedbackBatch(modelId, batch.events));
       }
       const event = parseWith(feedbackEventSchema, body, 'feedback event');
-      return ack(res, 200, feedbackResponseSchema, engine.feedbackBatch(modelId, [event]));
+      return learnedThenAck(res, modelId, engine.feedbackBatch(modelId, [event]));
     },
 
     expose(req, res) {

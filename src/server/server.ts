@@ -34,6 +34,11 @@ export interface ServerOptions {
   readonly snapshotEvery?: number;
   /** Snapshot every model whose posterior moved, this often (ms; 0 = never). Default 60 000. */
   readonly snapshotIntervalMs?: number;
+  /**
+   * Engine: feedback waits for its 2xx until the model's replica lags at most this many
+   * learning-log entries (Engine.learned). Default 2000.
+   */
+  readonly maxLearningLag?: number;
   /** Close due reward windows this often (ms). Default 1000. */
   readonly sweepIntervalMs?: number;
   /** Models to create (or reconfigure when their config differs) at startup. */
@@ -129,7 +134,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       neural = await createNeuralRuntime({ modelsDir: options.modelsDir ?? 'models', log: (line) => logger.info(line) });
       await neural.preload(store.listModels().map((r) => r.modelId));
     }
-    engine = new Engine({ store, snapshotEvery: options.snapshotEvery ?? 1000, ...(neural ? { retrain: neural } : {}) });
+    engine = new Engine({
+      store,
+      snapshotEvery: options.snapshotEvery ?? 1000,
+      maxLearningLag: options.maxLearningLag ?? 2000,
+      ...(neural ? { retrain: neural } : {}),
+    });
     for (const [modelId, config] of Object.entries(options.models ?? {})) {
       if (engine.has(modelId)) {
         const wanted = JSON.stringify(parseModelConfig(config));

@@ -103,6 +103,8 @@ const K = SERVING_K;
 const PROFILE_DIR = argOf('--profile', '');
 /** `--phases feedback,max,rates,paced` (default all; the warm-up always runs): e.g. to profile one. */
 const PHASES = new Set(argOf('--phases', 'feedback,max,rates,paced').split(','));
+/** `--server-node-args "--flag --flag"`: extra node/V8 flags for the server process (e.g. GC settings). */
+const SERVER_NODE_ARGS = argOf('--server-node-args', '').split(' ').filter((a) => a !== '');
 const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 /** `--covariance full|diagonal`: the linear-gaussian posterior's covariance (default full). */
 const COVARIANCE = argOf('--covariance', 'full');
@@ -174,7 +176,7 @@ function feedbackBatches(maxEvents: number): string[] {
 async function startServer(dir: string, durability: string, threads: number): Promise<{ child: ChildProcess; url: string }> {
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ models: { [MODEL]: modelConfig } }));
-  const child = spawn(process.execPath, [...PROFILE_ARGS, BIN, 'serve', '--db', join(dir, 'bench.db'), '--port', '0', '--config', config, '--no-demo', '--durability', durability, '--decision-threads', String(threads)], {
+  const child = spawn(process.execPath, [...PROFILE_ARGS, ...SERVER_NODE_ARGS, BIN, 'serve', '--db', join(dir, 'bench.db'), '--port', '0', '--config', config, '--no-demo', '--durability', durability, '--decision-threads', String(threads)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

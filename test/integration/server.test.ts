@@ -572,6 +572,34 @@ describe('startServer (SQLite, sweeper, snapshots, graceful close)', () => {
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 
+  test('backpressure: feedback is acknowledged only once the replica lags at most maxLearningLag entries', async () => {
+    // Bound 0: the 2xx of a large batch waits until the replica has applied every entry (without
+    // the wait, the replica is still learning when the answer arrives: the operations leave after
+    // the answer, with the next turn of the event loop).
+    const s = await startServer({ host: '127.0.0.1', port: 0, dbPath: join(dir, 'bp0.db'), models: { bp: {} }, maxLearningLag: 0, decisionThreads: 1, logger: memoryLogger() });
+    try {
+      const events: Array<{ eventId: string; itemId: string; kind: string }> = [];
+      for (let round = 0; round < 10; round++) {
+        const answers = await Promise.all(
+          Array.from({ length: 10 }, () => call(s.url, 'POST', '/v1/models/bp/rank', { body: { context, candidates: items(6), slots: 5 } })),
+        );
+        for (const r of answers) {
+          expect(r.status, r.text).toBe(200);
+          for (const x of r.json.slate as Array<{ id: string }>) events.push({ eventId: r.json.eventId, itemId: x.id, kind: 'click' });
+        }
+      }
+      const m = s.engine.model('bp');
+      expect(m.replicated).toBe(true);
+      const f = await call(s.url, 'POST', '/v1/models/bp/feedback', { body: { events } });
+      expect(f.status, f.text).toBe(200);
+      expect(m.posteriorSeq).toBe(500);
+      expect(m.learnedSeq).toBe(500);
+      expect((await call(s.url, 'GET', '/metrics')).text).toMatch(/liubai_learning_log_lag\{model="bp"\} 0\n/);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('a fallback (demo) model is created only in an empty store; a changed configured model is reconfigured', async () => {
     const dbPath = join(dir, 'fallback.db');
     const a = await startServer({ host: '127.0.0.1', port: 0, dbPath, fallbackModel: { modelId: 'demo', config: {} }, logger: memoryLogger(), processMetrics: false });

@@ -196,6 +196,51 @@ describe('decisions on a replica', () => {
     expect(m.learnedSeq).toBe(4); // a decision is answered only after the operations before it
   });
 
+  test('learned(): waits until the replica is within maxLearningLag entries, resolves at once without a replica, and when the replica goes away', async () => {
+    const store = new MemoryStore();
+    let n = 0;
+    const engine = new Engine({ store, clock: () => 1_700_000_000_000, newEventId: () => `b${++n}`, snapshotEvery: 0, maxLearningLag: 4 });
+    engine.useReplicas(pool());
+    engine.putModel('m', { policy: { kind: 'linear-gaussian' } });
+    const m = engine.model('m');
+    const clickAll = async () => {
+      const r = await engine.rankAsync('m', { context: {}, candidates: catalog.slice(0, 8), slots: 5 });
+      engine.feedbackBatch('m', r.slate.map((s) => ({ eventId: r.eventId, itemId: s.id, kind: 'click' as const })));
+    };
+    await clickAll();
+    expect(m.posteriorSeq).toBe(5);
+    expect(m.learnedSeq).toBe(0); // queued, not applied yet
+    await engine.learned('m');
+    expect(m.learnedSeq).toBeGreaterThanOrEqual(1); // at most 4 behind
+    await clickAll();
+    await engine.learned('m');
+    expect(m.posteriorSeq - m.learnedSeq).toBeLessThanOrEqual(4);
+    // Within the bound already: resolves without waiting for the worker.
+    let done = false;
+    const p = engine.learned('m').then(() => {
+      done = true;
+    });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(done).toBe(m.posteriorSeq - m.learnedSeq <= 4);
+    await p;
+
+    // Without a replica the model learns synchronously: never a wait.
+    const local = new Engine({ store: new MemoryStore(), clock: () => 1_700_000_000_000, newEventId: () => `c${++n}`, snapshotEvery: 0, maxLearningLag: 0 });
+    local.putModel('m', { policy: { kind: 'linear-gaussian' } });
+    const r = local.rank('m', { context: {}, candidates: catalog.slice(0, 8), slots: 5 });
+    local.feedbackBatch('m', r.slate.map((s) => ({ eventId: r.eventId, itemId: s.id, kind: 'click' as const })));
+    expect(local.model('m').learnedSeq).toBe(5);
+    await local.learned('m');
+
+    // A waiter whose replica is detached (model reconfigured) is released, not left hanging.
+    await clickAll();
+    const strict = m.learned(0);
+    engine.putModel('m', { policy: { kind: 'linear-gaussian' }, slots: 3 });
+    await strict;
+    expect(() => new Engine({ store: new MemoryStore(), maxLearningLag: -1 })).toThrow(RangeError);
+  });
+
   test('models created after useReplicas are attached; retrain-free kinds only', () => {
     const { engine } = engineWith({ policy: { kind: 'uniform' } }, pool());
     expect(engine.model('m').replicated).toBe(true);
