@@ -10,7 +10,7 @@
  *
  * Phases, per durability mode (`process` = SQLite NORMAL, the default; `power` = plus the
  * shared asynchronous WAL fsync before every 2xx):
- *   1. warm-up ranks (collects decisions), 2. batched feedback ingestion (batches of 100 events:
+ *   1. 4,000 warm-up ranks (collect decisions), 2. batched feedback ingestion (batches of 100 events:
  *   the posterior learns), 3. maximum rank throughput (10 connections, --duration s),
  *   4. p50/p99 latency at fixed rates 100, 300 and 1,000 rank/s: with autocannon `overallRate`
  *   (latencies corrected for coordinated omission, but sent in per-second bursts, see `paced`),
@@ -297,8 +297,9 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
       process.stderr.write(`${mode} ${phase}: ${rows[rows.length - 1]!.rate} p50 ${rows[rows.length - 1]!.p50} ms p99 ${rows[rows.length - 1]!.p99} ms\n`);
       return r;
     };
-    // 1. warm-up: JIT, SQLite pages, and decisions to give feedback on.
-    await run('warm-up (10 conn)', { connections: 10, duration: Math.max(3, DURATION / 2), requests: [rankRequest(`${mode}-w`, true)] });
+    // 1. warm-up: JIT, SQLite pages, and decisions to give feedback on: 4,000 ranks of 5 slots,
+    // enough for the 20,000 events of the feedback phase (several seconds of ingestion, not one).
+    await run('warm-up (10 conn, 4,000 ranks)', { connections: 10, amount: 4000, requests: [rankRequest(`${mode}-w`, true)] });
     // 2. batched feedback ingestion: the posterior learns from up to 20k outcomes.
     const batches = feedbackBatches(20_000);
     let b = 0;
