@@ -175,8 +175,8 @@ export class Engine {
   }
 
   /** {@link rank} with the policy half on the model's replica when there is one (see Model.rankAsync). */
-  rankAsync(modelId: string, request: RankRequest): Promise<RankResponse> {
-    return this.model(modelId).rankAsync(request);
+  rankAsync(modelId: string, request: RankRequest, json?: string): Promise<RankResponse> {
+    return this.model(modelId).rankAsync(request, json);
   }
 
   feedback(modelId: string, event: FeedbackEvent): FeedbackResult {

@@ -39,7 +39,7 @@ import {
   type Store,
 } from '../storage/types.js';
 import { posteriorKey, type ModelConfig } from './config.js';
-import { decide, loggedCandidates, type DecisionJob, type DecisionOutcome } from './decide.js';
+import { decide, jsonSourceable, loggedCandidates, type DecisionJob, type DecisionOutcome, type FeatureSource } from './decide.js';
 import { LiubaiError } from './errors.js';
 import { ReplicaRejected, ReplicaUnavailable, type PolicyReplica, type PolicyReplicas } from './replicas.js';
 
@@ -307,10 +307,12 @@ export class Model {
    * for the same posterior and seed. Ranks of one user are serialized (the budget's token bucket
    * is read and spent by one rank at a time); an eventId is reserved while its rank is in flight.
    * Without a healthy replica this is `rank`.
+   * @param json the JSON text `request` was parsed and validated from, when there is one (an
+   *   HTTP body): the replica gets the text rather than a clone of the parsed object
    * @throws LiubaiError as {@link rank}; NOT_READY when the model was reconfigured or deleted
    *   while the decision was computed
    */
-  rankAsync(request: RankRequest): Promise<RankResponse> {
+  rankAsync(request: RankRequest, json?: string): Promise<RankResponse> {
     const replica = this.replica;
     if (!replica || !replica.healthy) {
       try {
@@ -320,8 +322,8 @@ export class Model {
       }
     }
     const userId = request.userId;
-    if (userId === undefined) return this.rankOnReplica(request, replica);
-    return this.withUser(userId, () => this.rankOnReplica(request, replica));
+    if (userId === undefined) return this.rankOnReplica(request, replica, json);
+    return this.withUser(userId, () => this.rankOnReplica(request, replica, json));
   }
 
   /**
@@ -343,7 +345,7 @@ export class Model {
     return this.replica !== null && this.replica.healthy;
   }
 
-  private async rankOnReplica(request: RankRequest, replica: PolicyReplica): Promise<RankResponse> {
+  private async rankOnReplica(request: RankRequest, replica: PolicyReplica, json: string | undefined): Promise<RankResponse> {
     const plan = this.beginRank(request);
     const eventId = plan.eventId;
     this.inflight.add(eventId);
@@ -352,7 +354,10 @@ export class Model {
       let outcome: DecisionOutcome;
       try {
         // The replica featurizes too: this thread only sends the validated request.
-        outcome = await replica.decide({ ...plan.job, source: { context: plan.request.context, candidates: plan.request.candidates, extras: plan.extras } });
+        const source: FeatureSource = jsonSourceable(json)
+          ? { json, extras: plan.extras }
+          : { context: plan.request.context, candidates: plan.request.candidates, extras: plan.extras };
+        outcome = await replica.decide({ ...plan.job, source });
       } catch (error) {
         if (error instanceof ReplicaRejected) {
           throw new LiubaiError('INVALID_FEATURES', error.message, [{ path: error.path, message: error.message }]);

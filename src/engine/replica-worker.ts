@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { createFeaturizer, FeatureError, type Featurizer } from '../features/index.js';
 import { createPolicy } from '../policies/registry.js';
 import type { Policy } from '../policies/types.js';
-import { applyOps, decide, loggedCandidates } from './decide.js';
+import { applyOps, decide, loggedCandidates, sourceOf } from './decide.js';
 import type { FromReplica, FromReplicaBatch, ToReplica, ToReplicaBatch } from './replicas.js';
 
 const port = parentPort;
@@ -66,10 +66,11 @@ function handle(m: ToReplica, out: FromReplica[]): void {
     case 'decide':
       answer(m.key, m.id, out, (policy) => {
         const { source, ...job } = m.job;
-        const features = featurizers.get(m.key)!.featurize(source.context, source.candidates, source.extras);
+        const { context, candidates } = sourceOf(source);
+        const features = featurizers.get(m.key)!.featurize(context, candidates, source.extras);
         const outcome = decide(policy, { ...job, features });
         // The decision record's candidates, serialized here rather than in the serving thread.
-        const candidatesJson = JSON.stringify(loggedCandidates(source.candidates, source.extras));
+        const candidatesJson = JSON.stringify(loggedCandidates(candidates, source.extras));
         return { type: 'decided', id: m.id, outcome: { ...outcome, candidatesJson } };
       });
       return;

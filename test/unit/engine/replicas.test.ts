@@ -9,6 +9,8 @@ import { posteriorKey, type ModelConfigInput } from '../../../src/engine/config.
 import { Engine } from '../../../src/engine/engine.js';
 import { LiubaiError } from '../../../src/engine/errors.js';
 import type { RankRequest, RankResponse } from '../../../src/engine/model.js';
+import { jsonSourceable, sourceOf } from '../../../src/engine/decide.js';
+import { rankRequestSchema } from '../../../src/server/schemas.js';
 import { PolicyReplicas } from '../../../src/engine/replicas.js';
 import type { Candidate } from '../../../src/features/types.js';
 import { createRng } from '../../../src/core/rng.js';
@@ -59,7 +61,7 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
  * The same script of ranks, feedback and silence on two engines: one deciding on a replica
  * (rankAsync), one in its own thread (rank). Returns both answer lists and final posteriors.
  */
-async function twin(config: ModelConfigInput, steps: number) {
+async function twin(config: ModelConfigInput, steps: number, viaJson = false) {
   const a = engineWith(config, pool());
   const b = engineWith(config, null);
   expect(a.engine.model('m').replicated).toBe(true);
@@ -74,8 +76,20 @@ async function twin(config: ModelConfigInput, steps: number) {
       candidates: catalog.slice(start, start + 12),
       slots: 3,
     };
-    const ra = await a.engine.rankAsync('m', request);
-    const rb = b.engine.rank('m', request);
+    let ra: RankResponse;
+    let rb: RankResponse;
+    if (viaJson) {
+      // As the server does: the body text goes to the replica, the validated object stays here.
+      // Every fourth body has no context (the schema's default {} on both sides).
+      const { context: _omitted, ...noContext } = request;
+      const text = JSON.stringify(t % 4 === 0 ? noContext : request);
+      const validated = rankRequestSchema.parse(JSON.parse(text));
+      ra = await a.engine.rankAsync('m', validated, text);
+      rb = b.engine.rank('m', validated);
+    } else {
+      ra = await a.engine.rankAsync('m', request);
+      rb = b.engine.rank('m', request);
+    }
     answers.push([ra, rb]);
     // Feedback on some shown items; the rest falls silent when the window closes.
     const events = ra.slate
@@ -92,7 +106,7 @@ async function twin(config: ModelConfigInput, steps: number) {
       b.engine.tick(undefined);
     }
   }
-  return { answers, a: a.engine.model('m'), b: b.engine.model('m') };
+  return { answers, a: a.engine.model('m'), b: b.engine.model('m'), stores: [a.engine.store, b.engine.store] as const };
 }
 
 describe('decisions on a replica', () => {
@@ -121,6 +135,32 @@ describe('decisions on a replica', () => {
     expect(a.posteriorSeq).toBe(b.posteriorSeq);
     expect(JSON.stringify(a.posteriorSnapshot())).toBe(JSON.stringify(b.posteriorSnapshot()));
     expect(a.replicated).toBe(true);
+  });
+
+  test('the request as JSON text (the server\'s path): the same slates, propensities and posteriors', async () => {
+    const { answers, a, b, stores } = await twin(cases[0]![1], 40, true);
+    for (const [ra, rb] of answers) expect(ra).toEqual(rb);
+    expect(a.posteriorSeq).toBeGreaterThan(10);
+    expect(JSON.stringify(a.posteriorSnapshot())).toBe(JSON.stringify(b.posteriorSnapshot()));
+    // The records agree too (the candidates serialized by the replica from the re-parsed text).
+    for (const [ra] of answers) {
+      const recA = stores[0].getDecision('m', ra.eventId);
+      expect(recA).toBeDefined();
+      expect(recA).toEqual(stores[1].getDecision('m', ra.eventId));
+    }
+  });
+
+  test('sourceOf and jsonSourceable', () => {
+    const extras = [undefined];
+    expect(sourceOf({ json: '{"candidates":[{"id":"a"}]}', extras })).toEqual({ context: {}, candidates: [{ id: 'a' }] });
+    const context = { user: { x: 1 } };
+    const candidates = [{ id: 'b', features: { item: { t: 'u' } } }];
+    const parsed = sourceOf({ context, candidates, extras });
+    expect(parsed.context).toBe(context);
+    expect(parsed.candidates).toBe(candidates);
+    expect(jsonSourceable(undefined)).toBe(false);
+    expect(jsonSourceable('{"candidates":[{"id":"a"}]}')).toBe(true);
+    expect(jsonSourceable('{"context":{"__proto__":{"a":1}},"candidates":[{"id":"a"}]}')).toBe(false);
   });
 
   test('snapshots are taken from the replica: a restart from them recovers the same posterior', async () => {
