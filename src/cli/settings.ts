@@ -33,7 +33,8 @@ export const serveSettingsSchema = z
     adminKeys: z.array(apiKeySchema).default([]),
     bodyLimitBytes: numeric(z.number().int().min(1024).max(1024 * 1024 * 1024)).default(1024 * 1024),
     maxFeedbackBatch: numeric(z.number().int().min(1).max(1_000_000)).default(10_000),
-    sweepIntervalMs: numeric(z.number().int().min(10).max(3_600_000)).default(1000),
+    /** Start a sweep of due reward windows this often (each closes them in chunks between requests). */
+    sweepIntervalMs: numeric(z.number().int().min(10).max(3_600_000)).default(250),
     /** Periodic snapshots of models whose posterior moved; 0 = only at shutdown. */
     snapshotIntervalSeconds: numeric(z.number().min(0).max(86_400)).default(60),
     /** The engine also snapshots a model every this many folded outcomes (0 = never). */

@@ -17,6 +17,7 @@ import type { ApiKeys } from './auth.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
+import { startSweeper } from './sweeper.js';
 import { openWalSync, type WalSync } from './durability.js';
 
 /** Options of {@link startServer}. */
@@ -39,7 +40,7 @@ export interface ServerOptions {
    * learning-log entries (Engine.learned). Default 2000.
    */
   readonly maxLearningLag?: number;
-  /** Close due reward windows this often (ms). Default 1000. */
+  /** Start a sweep of due reward windows this often (ms; it closes them in chunks, see sweeper.ts). Default 250. */
   readonly sweepIntervalMs?: number;
   /** Models to create (or reconfigure when their config differs) at startup. */
   readonly models?: Readonly<Record<string, unknown>>;
@@ -79,6 +80,7 @@ export interface ServerOptions {
    * 0 = decide in this thread. Default 1.
    */
   readonly decisionThreads?: number;
+
 }
 
 /** A running server. */
@@ -215,9 +217,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger.error(`${what} failed`, { error: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) });
     }
   };
-  const sweepMs = options.sweepIntervalMs ?? 1000;
-  const sweeper = setInterval(guard('sweep', () => engine.tick(engine.clock(), 20_000)), sweepMs);
-  sweeper.unref();
+  // Reward windows close in chunks that interleave with requests (see sweeper.ts).
+  const sweeper = startSweeper(engine, {
+    intervalMs: options.sweepIntervalMs ?? 250,
+    onError: (error) => logger.error('sweep failed', { error: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }),
+  });
 
   // Periodic snapshots: only models whose posterior moved since their last snapshot here.
   const snapshotSeq = new Map<string, number>();
@@ -240,7 +244,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const close = (): Promise<void> => {
     closing ??= (async () => {
       state = 'draining';
-      clearInterval(sweeper);
+      await sweeper.stop();
       if (snapshotter) clearInterval(snapshotter);
       await new Promise<void>((resolve) => {
         const timeout = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);

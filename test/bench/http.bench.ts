@@ -24,7 +24,7 @@
  *
  * Usage: npm run bench:http [-- --duration 10 --modes process,power --decision-threads 1,0 --phases feedback,max,rates,paced
  *                                --profile dir --covariance full|diagonal --dense 256
- *                                --policy linear-gaussian|uniform]
+ *                                --policy linear-gaussian|uniform --reward-window s --server-node-args "flags"]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -115,7 +115,14 @@ const COVARIANCE = argOf('--covariance', 'full');
 const POLICY = argOf('--policy', 'linear-gaussian');
 /** `--dense N`: linear-gaussian maxDenseDims (default 256: the dense Cholesky block; later dimensions are a diagonal tail). */
 const DENSE = Number(argOf('--dense', '256'));
+/**
+ * `--reward-window s`: the model's reward window (default: the config default, 1,800 s, so no
+ * window comes due during a run). A short one (e.g. 2) measures the steady state of serving with
+ * silence learned: every shown item's window closes as an ignored outcome that the server folds.
+ */
+const REWARD_WINDOW = argOf('--reward-window', '');
 const modelConfig = {
+  ...(REWARD_WINDOW !== '' ? { feedback: { rewardWindowSeconds: Number(REWARD_WINDOW) } } : {}),
   policy: POLICY === 'linear-gaussian' ? { kind: 'linear-gaussian', covariance: COVARIANCE, maxDenseDims: DENSE } : { kind: POLICY },
   features: { bits: 12, interactions: [['user', 'item'], ['session', 'item']] },
   propensity: { draws: 64 },
@@ -474,7 +481,7 @@ for (const mode of MODES) for (const threads of THREADS) all.push(...(await benc
 const header: Row = { mode: 'server', phase: 'phase', rate: 'throughput', p50: 'p50 ms', p99: 'p99 ms', errors: 'non-2xx/err' };
 const widths = (Object.keys(header) as Array<keyof Row>).map((k) => Math.max(...[header, ...all].map((r) => r[k].length)));
 const line = (r: Row) => (Object.keys(header) as Array<keyof Row>).map((k, i) => r[k].padEnd(widths[i]!)).join('  ');
-console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; ${POLICY === 'linear-gaussian' ? `linear-gaussian (${COVARIANCE} covariance${COVARIANCE === 'full' ? ` over ≤ ${DENSE} dims` : ''})` : POLICY}, k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase`);
+console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; ${POLICY === 'linear-gaussian' ? `linear-gaussian (${COVARIANCE} covariance${COVARIANCE === 'full' ? ` over ≤ ${DENSE} dims` : ''})` : POLICY}, k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase${REWARD_WINDOW !== '' ? `, reward window ${REWARD_WINDOW} s (silence learned during the run)` : ''}`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of all) console.log(line(r));
