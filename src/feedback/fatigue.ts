@@ -5,6 +5,7 @@
  *
  * value(t) = value(t₀) · 2^(−(t − t₀)/halfLife). Pure: time is passed in, state is plain JSON.
  */
+import { BinaryHeap } from '../core/heap.js';
 
 /** Serializable fatigue state of one user: key → [value, at-ms]. Keys: `i:<itemId>`, `g:<group>`. */
 export type FatigueState = Readonly<Record<string, readonly [number, number]>>;
@@ -118,35 +119,16 @@ function leastFatigued(
   now: number,
   halfLifeMs: number,
 ): string[] {
-  const heap: Candidate[] = [];
+  // The most fatigued of the kept candidates on top: the one a newcomer must beat.
+  const heap = new BinaryHeap<Candidate>((a, b) => lessFatigued(b, a));
   for (const [key, e] of Object.entries(state)) {
     if (touched.includes(key)) continue;
     const c: Candidate = { key, value: fatigueAt(state, key, now, halfLifeMs), at: e[1] };
-    if (heap.length < count) {
-      // Sift up: the parent must not be less fatigued than the child.
+    if (heap.size < count) heap.push(c);
+    else if (lessFatigued(c, heap.peek()!)) {
+      heap.pop();
       heap.push(c);
-      let i = heap.length - 1;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (!lessFatigued(heap[p]!, heap[i]!)) break;
-        [heap[p], heap[i]] = [heap[i]!, heap[p]!];
-        i = p;
-      }
-    } else if (lessFatigued(c, heap[0]!)) {
-      // Replace the root and sift down.
-      heap[0] = c;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && lessFatigued(heap[m]!, heap[l]!)) m = l;
-        if (r < heap.length && lessFatigued(heap[m]!, heap[r]!)) m = r;
-        if (m === i) break;
-        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
-        i = m;
-      }
     }
   }
-  return heap.map((c) => c.key);
+  return heap.values().map((c) => c.key);
 }

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { TimeHeap } from '../../../src/core/heap.js';
+import { BinaryHeap, TimeHeap } from '../../../src/core/heap.js';
 import { createRng } from '../../../src/core/rng.js';
 
 test('pops in (time, insertion) order', () => {
@@ -17,4 +17,19 @@ test('pops in (time, insertion) order', () => {
   expect(out).toEqual([...all].sort((a, b) => a.at - b.at || a.n - b.n));
   expect(heap.pop()).toBeUndefined();
   expect(heap.peek()).toBeUndefined();
+});
+
+test('BinaryHeap with a custom order pops in that order (a max-heap of pairs, ties by the second)', () => {
+  const rng = createRng('binary-heap');
+  const heap = new BinaryHeap<[number, number]>((a, b) => a[0] > b[0] || (a[0] === b[0] && a[1] < b[1]));
+  const pairs: Array<[number, number]> = Array.from({ length: 300 }, (_, i) => [rng.int(20), i]);
+  for (const p of pairs) heap.push(p);
+  expect(heap.size).toBe(300);
+  expect(heap.values()).toHaveLength(300);
+  const expected = [...pairs].sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  expect(heap.peek()).toEqual(expected[0]);
+  const popped: Array<[number, number]> = [];
+  for (let p = heap.pop(); p !== undefined; p = heap.pop()) popped.push(p);
+  expect(popped).toEqual(expected);
+  expect(heap.pop()).toBeUndefined();
 });
