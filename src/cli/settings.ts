@@ -50,7 +50,7 @@ export const serveSettingsSchema = z
      * Feedback is acknowledged only once the decision threads' replica lags at most this many
      * learning-log entries behind (backpressure; bounds the work queued ahead of decisions).
      */
-    maxLearningLag: numeric(z.number().int().min(0).max(100_000_000)).default(2000),
+    maxLearningLag: numeric(z.number().int().min(0).max(100_000_000)).default(500),
     /** Create the demo model from models/presets/demo.json when the store holds no model. */
     demo: flag(z.boolean()).default(true),
     /** Models to create (or reconfigure) at startup, by id. */

@@ -37,7 +37,7 @@ export interface ServerOptions {
   readonly snapshotIntervalMs?: number;
   /**
    * Engine: feedback waits for its 2xx until the model's replica lags at most this many
-   * learning-log entries (Engine.learned). Default 2000.
+   * learning-log entries (Engine.learned). Default 500.
    */
   readonly maxLearningLag?: number;
   /** Start a sweep of due reward windows this often (ms; it closes them in chunks, see sweeper.ts). Default 250. */
@@ -139,7 +139,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     engine = new Engine({
       store,
       snapshotEvery: options.snapshotEvery ?? 1000,
-      maxLearningLag: options.maxLearningLag ?? 2000,
+      maxLearningLag: options.maxLearningLag ?? 500,
       ...(neural ? { retrain: neural } : {}),
     });
     for (const [modelId, config] of Object.entries(options.models ?? {})) {
