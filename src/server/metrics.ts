@@ -20,6 +20,8 @@ interface ModelStats {
   readonly ledger: number;
   readonly openWindows: number;
   readonly lag: number;
+  /** Seconds the oldest due reward window has waited for the sweeper (0: none due). */
+  readonly overdue: number;
 }
 
 /** The app's metrics. */
@@ -44,6 +46,8 @@ export interface MetricsOptions {
  * `liubai_explored_share` = explored slots / shown slots since start. Lag:
  * `liubai_learning_log_lag` = last learning-log seq − seq the serving posterior has learned (with a
  * policy replica, what the replica has applied: it learns asynchronously).
+ * `liubai_reward_windows_overdue_seconds` = now − deadline of the oldest reward window still open
+ * past its deadline (silence not yet learned; the sweeper closes windows in chunks, sweeper.ts).
  */
 export function createMetrics(engine: Engine, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
@@ -58,6 +62,8 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
     for (const modelId of engine.modelIds()) {
       const m = engine.model(modelId);
       const c = engine.store.counts(modelId);
+      const at = engine.clock();
+      const due = engine.store.dueWindows(modelId, at, 1)[0];
       out.push({
         modelId,
         version: m.version,
@@ -70,6 +76,7 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
         ledger: c.ledger,
         openWindows: c.openWindows,
         lag: Math.max(0, engine.store.lastSeq(modelId) - m.learnedSeq),
+        overdue: due ? Math.max(0, at - due.deadline) / 1000 : 0,
       });
     }
     cache = { at: now, stats: out };
@@ -153,6 +160,11 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
   engineGauge('liubai_budget_spent_slots', 'Exploratory slots in the budget ledger (all time)', (s) => s.ledger);
   engineGauge('liubai_learning_log_lag', 'Learning-log entries not yet folded into the serving posterior', (s) => s.lag);
   engineGauge('liubai_open_windows', 'Exposed impressions whose reward window is open', (s) => s.openWindows);
+  engineGauge(
+    'liubai_reward_windows_overdue_seconds',
+    'How long the oldest due reward window has waited to be closed as silence (0 = none due): the sweeper falling behind',
+    (s) => s.overdue,
+  );
 
   return {
     registry,

@@ -419,7 +419,17 @@ describe('the API without keys', () => {
     expect(r.text).toMatch(/liubai_decisions_total\{model="met"\} 3/);
     expect(r.text).toMatch(/liubai_open_windows\{model="met"\} 6/);
     expect(r.text).toMatch(/liubai_learning_log_lag\{model="met"\} 0/);
+    expect(r.text).toMatch(/liubai_reward_windows_overdue_seconds\{model="met"\} 0\n/);
     expect(r.text).toMatch(/liubai_http_requests_total\{route="\/v1\/models\/:modelId\/rank",method="POST",status="200"\} \d+/);
+    // No sweeper runs here: 5 s after the default 1,800 s window ended, the oldest waits 5 s.
+    clock.now += 1_805_000;
+    try {
+      const late = await call(base, 'GET', '/metrics');
+      expect(late.text).toMatch(/liubai_reward_windows_overdue_seconds\{model="met"\} 5\n/);
+      expect(late.text).toMatch(/liubai_open_windows\{model="met"\} 6/);
+    } finally {
+      clock.now -= 1_805_000;
+    }
   });
 
   test('nothing was logged for client errors', () => {
