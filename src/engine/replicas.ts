@@ -294,7 +294,7 @@ export class PolicyReplicas {
     };
     const onError = this.onError;
     const wakers = this.wakers;
-    /** `learned` callers, in the order of their target seq (callers ask for rising seqs). */
+    /** `learned` callers and the seq each waits for. */
     let waiting: Array<{ seq: number; resolve: () => void }> = [];
     const learnedSeq = () => {
       // Every live worker applies every operation: the slowest one is the replica's position.

@@ -20,7 +20,7 @@ import type { Engine } from '../engine/engine.js';
 export interface Sweeper {
   /** Stop the timer and wait for the sweep in progress (if any) to finish its current chunk. */
   stop(): Promise<void>;
-  /** Sweeps completed so far (for tests and metrics). */
+  /** Sweeps completed so far. */
   readonly sweeps: number;
 }
 
@@ -52,9 +52,8 @@ export function startSweeper(engine: Engine, options: SweeperOptions): Sweeper {
   const sweep = async () => {
     const now = engine.clock();
     for (;;) {
+      // Until a tick closes nothing: every window due at the sweep's start is then closed.
       const closed = engine.tick(now, chunk);
-      // Fewer than a chunk for every model: nothing due is left (the last chunk may be exact;
-      // the next call then closes none and ends the sweep).
       if (closed === 0 || stopped) break;
       await Promise.all(engine.modelIds().map((id) => engine.model(id).learned(0)));
       await nextTurn();
