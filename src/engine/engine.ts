@@ -25,9 +25,9 @@ export interface EngineOptions {
   readonly retrain?: RetrainRuntime;
   /**
    * Most learning-log entries a model's replica may lag behind before {@link Engine.learned}
-   * waits. Default 500: at 70–250 µs per update of a 256-dense-dim linear-gaussian posterior on a
-   * 2-core machine (bench:core; a profile of the server), 35–125 ms of learning queued ahead of
-   * a decision at most. Infinity = never wait.
+   * waits. Default 500: at 70–150 µs of CPU per update of a 256-dense-dim linear-gaussian
+   * posterior on a 2-core machine (bench:core; the replica thread's CPU in the server), 35–75 ms
+   * of learning queued ahead of a decision at most. Infinity = never wait.
    */
   readonly maxLearningLag?: number;
 }
