@@ -26,13 +26,13 @@ import { createRng, decisionSeed } from '../../src/core/rng.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { FeedbackEvent, RankRequest, RankResponse } from '../../src/engine/model.js';
 import { createFeaturizer } from '../../src/features/index.js';
-import type { Candidate, DecisionFeatures } from '../../src/features/types.js';
+import type { DecisionFeatures } from '../../src/features/types.js';
 import { createPropensityEstimator } from '../../src/policies/explore/propensity.js';
 import { createSelector, createSlateChoice, type SelectionInput, type SelectionParams } from '../../src/policies/explore/select.js';
 import { createPolicy } from '../../src/policies/registry.js';
 import { MemoryStore } from '../../src/storage/memory/index.js';
 import { quantile, table, time, us, type Timing } from './stats.js';
-import { argOf } from './workload.js';
+import { argOf, engineCatalog, engineContext } from './workload.js';
 
 
 const MODEL = 'bench';
@@ -53,44 +53,13 @@ const modelConfig = {
 // ───────────────────────────── workload ─────────────────────────────
 
 const rng = createRng('engine-bench');
-const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
-const words = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
-const topics = words('topic', 20);
-const brands = words('brand', 30);
-const colors = words('color', 8);
-const sizes = ['xs', 's', 'm', 'l', 'xl'];
-const materials = words('material', 6);
-const styles = words('style', 12);
-const regions = words('region', 5);
-const tiers = ['budget', 'mid', 'premium'];
-const catalog: Candidate[] = Array.from({ length: 500 }, (_, i) => ({
-  id: `item${i}`,
-  group: topics[i % topics.length]!,
-  features: {
-    item: {
-      topic: topics[i % topics.length]!,
-      brand: brands[(i * 7) % brands.length]!,
-      color: pick(colors),
-      size: pick(sizes),
-      material: pick(materials),
-      style: pick(styles),
-      region: pick(regions),
-      tier: pick(tiers),
-      price: 1 + rng.int(100),
-      rating: Math.round(10 + rng.uniform() * 40) / 10,
-    },
-  },
-}));
-const countries = ['fr', 'de', 'es', 'it', 'uk', 'us', 'br', 'jp', 'cn', 'in'];
+const catalog = engineCatalog(rng);
 
 function request(): RankRequest {
   const start = rng.int(catalog.length - K);
   return {
     userId: `user${rng.int(1000)}`,
-    context: {
-      user: { age: 18 + rng.int(60), country: pick(countries), segment: `s${rng.int(5)}` },
-      session: { hour: rng.int(24), device: pick(['ios', 'android', 'web']), referrer: pick(['search', 'home', 'push', 'email']) },
-    },
+    context: engineContext(rng),
     candidates: catalog.slice(start, start + K),
     slots: SLOTS,
   };

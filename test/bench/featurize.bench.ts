@@ -23,7 +23,7 @@ import { createFeaturizer, type Featurizer } from '../../src/features/index.js';
 import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures, SparseVector } from '../../src/features/types.js';
 import { createReferenceFeaturizer } from '../unit/features/reference-featurizer.js';
 import { quantile, table, us } from './stats.js';
-import { argOf, servingRankBodies } from './workload.js';
+import { argOf, engineCatalog as engineWorkloadCatalog, engineContext, servingRankBodies } from './workload.js';
 
 /** Alternating blocks per implementation, and calls per block. */
 const ROUNDS = Number(argOf('--rounds', '60'));
@@ -38,9 +38,6 @@ interface Request {
 }
 
 const rng = createRng('featurize-bench');
-const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
-const words = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
-const countries = ['fr', 'de', 'es', 'it', 'uk', 'us', 'br', 'jp', 'cn', 'in'];
 
 // ── http: the body of http.bench.ts, parsed afresh for every call ──
 const httpBodies = servingRankBodies(rng);
@@ -48,33 +45,11 @@ const httpRequests = (n: number): Request[] =>
   Array.from({ length: n }, (_, i) => JSON.parse(httpBodies[i % httpBodies.length]!) as Request);
 
 // ── engine: the request of engine.bench.ts, shared catalog objects, some fatigue extras ──
-const topics = words('topic', 20);
-const brands = words('brand', 30);
-const engineCatalog: Candidate[] = Array.from({ length: 500 }, (_, i) => ({
-  id: `item${i}`,
-  group: topics[i % topics.length]!,
-  features: {
-    item: {
-      topic: topics[i % topics.length]!,
-      brand: brands[(i * 7) % brands.length]!,
-      color: pick(words('color', 8)),
-      size: pick(['xs', 's', 'm', 'l', 'xl']),
-      material: pick(words('material', 6)),
-      style: pick(words('style', 12)),
-      region: pick(words('region', 5)),
-      tier: pick(['budget', 'mid', 'premium']),
-      price: 1 + rng.int(100),
-      rating: Math.round(10 + rng.uniform() * 40) / 10,
-    },
-  },
-}));
+const engineCatalog = engineWorkloadCatalog(rng);
 const engineRequests = Array.from({ length: 512 }, (): Request => {
   const start = rng.int(engineCatalog.length - K);
   return {
-    context: {
-      user: { age: 18 + rng.int(60), country: pick(countries), segment: `s${rng.int(5)}` },
-      session: { hour: rng.int(24), device: pick(['ios', 'android', 'web']), referrer: pick(['search', 'home', 'push', 'email']) },
-    },
+    context: engineContext(rng),
     candidates: engineCatalog.slice(start, start + K),
     extras: Array.from({ length: K }, () =>
       rng.uniform() < 0.2 ? { item: Math.round(rng.uniform() * 3e6) / 1e6, group: Math.round(rng.uniform() * 2e6) / 1e6 } : undefined,
