@@ -27,7 +27,7 @@
  *                                --policy linear-gaussian|uniform --reward-window s --server-node-args "flags"]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -212,7 +212,7 @@ const MAX_IN_FLIGHT = 200;
  * `overallRate` instead gives each connection a per-second quota that it sends back to back at
  * the start of every second, so its latencies measure bursts, not a steady rate.
  */
-async function paced(url: string, rate: number, seconds: number, prefix: string): Promise<{ achieved: number; p50: number; p99: number; errors: number; dropped: number }> {
+async function paced(url: string, rate: number, seconds: number, prefix: string): Promise<{ achieved: number; answered: number; p50: number; p99: number; errors: number; dropped: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
   const target = new URL(`${url}/v1/models/${MODEL}/rank`);
   const total = Math.round(rate * seconds);
@@ -270,7 +270,44 @@ async function paced(url: string, rate: number, seconds: number, prefix: string)
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => (latencies.length > 0 ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! : NaN);
-  return { achieved: latencies.length / ((lastDone - start) / 1000), p50: q(0.5), p99: q(0.99), errors, dropped };
+  return { achieved: latencies.length / ((lastDone - start) / 1000), answered: latencies.length, p50: q(0.5), p99: q(0.99), errors, dropped };
+}
+
+/**
+ * The server's own latency histogram of answered ranks (`liubai_http_request_duration_seconds`,
+ * route rank, status 200): cumulative count per bucket bound `le` (seconds), read from /metrics.
+ * It times a request from its first byte read to its last byte written, so the difference from
+ * the client's figure is what happens outside the server's event loop: the client's own delays,
+ * the kernel and loopback, and waiting to be read.
+ */
+async function rankLatencyBuckets(url: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('liubai_http_request_duration_seconds_bucket{') || !line.includes('/rank"') || !line.includes('status="200"')) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    const count = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (le !== undefined) buckets.set(le === '+Inf' ? Infinity : Number(le), count);
+  }
+  return buckets;
+}
+
+/**
+ * p50 and p99 of the ranks answered between two histogram readings, as the bucket holding them
+ * (e.g. "5–10": the histogram cannot say more), and the share answered within 10 ms.
+ */
+function bucketQuantiles(before: Map<number, number>, after: Map<number, number>): { p50: string; p99: string; within10: number } {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((le) => after.get(le)! - (before.get(le) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  const at = (q: number) => {
+    const i = counts.findIndex((c) => c >= q * total);
+    if (i < 0 || total === 0) return 'n/a';
+    const ms = (x: number) => (Number.isFinite(x) ? String(x * 1000) : '∞');
+    return `${i === 0 ? '0' : ms(bounds[i - 1]!)}–${ms(bounds[i]!)}`;
+  };
+  const i10 = bounds.indexOf(0.01);
+  return { p50: at(0.5), p99: at(0.99), within10: total > 0 && i10 >= 0 ? counts[i10]! / total : NaN };
 }
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
@@ -282,6 +319,58 @@ interface Row {
   p50: string;
   p99: string;
   errors: string;
+  cpu: string;
+}
+
+/** CPU time so far (ms) per thread of process `pid`, from /proc/<pid>/task/<tid>/schedstat; null off Linux. */
+function threadCpu(pid: number | undefined): Map<number, number> | null {
+  if (pid === undefined) return null;
+  try {
+    const out = new Map<number, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        out.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** A CPU reading of the server's threads and of this process (the load generator), at one moment. */
+interface CpuMark {
+  readonly threads: Map<number, number> | null;
+  readonly client: NodeJS.CpuUsage;
+}
+
+const cpuMark = (pid: number | undefined): CpuMark => ({ threads: threadCpu(pid), client: process.cpuUsage() });
+
+/**
+ * CPU per answered request between two marks, in ms: the server's main thread, its `replicas`
+ * busiest other threads (the policy replicas when there are any), its remaining threads (V8's GC
+ * and compiler helpers, the checkpointer, libuv), and this process, whose CPU is the load
+ * generator's. Threads that ended meanwhile are not counted.
+ */
+function cpuPerRequest(pid: number | undefined, replicas: number, from: CpuMark, to: CpuMark, answered: number): string {
+  if (answered === 0) return '';
+  const client = (to.client.user + to.client.system - from.client.user - from.client.system) / 1000 / answered;
+  if (from.threads === null || to.threads === null || pid === undefined) return `client ${fmt(client, 2)}`;
+  const deltas: number[] = [];
+  let main = 0;
+  for (const [tid, ms] of to.threads) {
+    const d = ms - (from.threads.get(tid) ?? 0);
+    if (tid === pid) main = d;
+    else deltas.push(d);
+  }
+  deltas.sort((a, b) => b - a);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const rep = sum(deltas.slice(0, replicas));
+  const other = sum(deltas.slice(replicas));
+  const per = (x: number) => fmt(x / answered, 2);
+  return `${per(main)} / ${per(rep)} / ${per(other)} = ${per(main + rep + other)}; client ${fmt(client, 2)}`;
 }
 
 async function benchMode(durability: 'process' | 'power', threads: number): Promise<Row[]> {
@@ -295,6 +384,7 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
       // whole seconds (a 2.4 s phase reads 3 s): time those runs to their last answer instead.
       // Only those runs get the extra callback (it costs the client, which shares the cores).
       const start = performance.now();
+      const mark = cpuMark(child.pid);
       let last = start;
       const timed = opts.amount !== undefined;
       const requests = timed
@@ -316,6 +406,7 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
         p50: fmt(r.latency.p50, 2),
         p99: fmt(r.latency.p99, 2),
         errors: `${r.non2xx + r.errors + r.timeouts}`,
+        cpu: cpuPerRequest(child.pid, threads, mark, cpuMark(child.pid), total),
       });
       process.stderr.write(`${mode} ${phase}: ${rows[rows.length - 1]!.rate} p50 ${rows[rows.length - 1]!.p50} ms p99 ${rows[rows.length - 1]!.p99} ms\n`);
       return r;
@@ -353,7 +444,11 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
       await run(`autocannon overallRate ${rate}/s (10 conn)`, { connections: 10, duration: DURATION, overallRate: rate, requests: [rankRequest(`${mode}-r${rate}-`, false)] });
     }
     for (const rate of PHASES.has('paced') ? [100, 300, 1000] : []) {
+      const before = await rankLatencyBuckets(url);
+      const mark = cpuMark(child.pid);
       const p = await paced(url, rate, DURATION, `${mode}-p${rate}-`);
+      const cpu = cpuPerRequest(child.pid, threads, mark, cpuMark(child.pid), p.answered);
+      const server = bucketQuantiles(before, await rankLatencyBuckets(url));
       rows.push({
         mode,
         phase: `paced open loop ${rate}/s`,
@@ -361,8 +456,10 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
         p50: fmt(p.p50, 2),
         p99: fmt(p.p99, 2),
         errors: `${p.errors}${p.dropped > 0 ? ` (+${p.dropped} not sent: >${MAX_IN_FLIGHT} in flight)` : ''}`,
+        cpu,
       });
-      process.stderr.write(`${mode} paced ${rate}/s: ${fmt(p.achieved, 0)} rank/s p50 ${fmt(p.p50, 2)} ms p99 ${fmt(p.p99, 2)} ms dropped ${p.dropped}\n`);
+      rows.push({ mode, phase: `  same, server-side (its histogram)`, rate: `${fmt(server.within10 * 100, 1)}% ≤ 10 ms`, p50: server.p50, p99: server.p99, errors: '', cpu: '' });
+      process.stderr.write(`${mode} paced ${rate}/s: ${fmt(p.achieved, 0)} rank/s p50 ${fmt(p.p50, 2)} ms p99 ${fmt(p.p99, 2)} ms dropped ${p.dropped}; server-side p50 ${server.p50} p99 ${server.p99} ms\n`);
     }
   } finally {
     await stopServer(child);
@@ -494,13 +591,22 @@ function breakdown(): Array<{ stage: string; median: number }> {
 const all: Row[] = [];
 for (const mode of MODES) for (const threads of THREADS) all.push(...(await benchMode(mode, threads)));
 
-const header: Row = { mode: 'server', phase: 'phase', rate: 'throughput', p50: 'p50 ms', p99: 'p99 ms', errors: 'non-2xx/err' };
+const header: Row = {
+  mode: 'server',
+  phase: 'phase',
+  rate: 'throughput',
+  p50: 'p50 ms',
+  p99: 'p99 ms',
+  errors: 'non-2xx/err',
+  cpu: 'CPU ms per request: main / replica / other = server; client',
+};
 const widths = (Object.keys(header) as Array<keyof Row>).map((k) => Math.max(...[header, ...all].map((r) => r[k].length)));
 const line = (r: Row) => (Object.keys(header) as Array<keyof Row>).map((k, i) => r[k].padEnd(widths[i]!)).join('  ');
 console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; ${POLICY === 'linear-gaussian' ? `linear-gaussian (${COVARIANCE} covariance${COVARIANCE === 'full' ? ` over ≤ ${DENSE} dims` : ''})` : POLICY}, k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase${REWARD_WINDOW !== '' ? `, reward window ${REWARD_WINDOW} s (silence learned during the run)` : ''}`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of all) console.log(line(r));
+console.log('CPU: thread CPU time from /proc/<pid>/task/*/schedstat per answered request (a feedback request is a batch of 100 events); replica = the busiest non-main threads, one per decision thread; client = this process (the load generator).');
 
 const parts = breakdown();
 console.log('\nIn-process breakdown of one rank (medians over 2,000 ranks, trained posterior):');
