@@ -30,7 +30,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createRng, decisionSeed } from '../../src/core/rng.js';
@@ -320,6 +320,8 @@ interface Row {
   p99: string;
   errors: string;
   cpu: string;
+  /** Server + client CPU per answered request, ms (NaN when not measured). */
+  cpuTotal?: number;
 }
 
 /** CPU time so far (ms) per thread of process `pid`, from /proc/<pid>/task/<tid>/schedstat; null off Linux. */
@@ -354,10 +356,10 @@ const cpuMark = (pid: number | undefined): CpuMark => ({ threads: threadCpu(pid)
  * and compiler helpers, the checkpointer, libuv), and this process, whose CPU is the load
  * generator's. Threads that ended meanwhile are not counted.
  */
-function cpuPerRequest(pid: number | undefined, replicas: number, from: CpuMark, to: CpuMark, answered: number): string {
-  if (answered === 0) return '';
+function cpuPerRequest(pid: number | undefined, replicas: number, from: CpuMark, to: CpuMark, answered: number): { text: string; total: number } {
+  if (answered === 0) return { text: '', total: NaN };
   const client = (to.client.user + to.client.system - from.client.user - from.client.system) / 1000 / answered;
-  if (from.threads === null || to.threads === null || pid === undefined) return `client ${fmt(client, 2)}`;
+  if (from.threads === null || to.threads === null || pid === undefined) return { text: `client ${fmt(client, 2)}`, total: NaN };
   const deltas: number[] = [];
   let main = 0;
   for (const [tid, ms] of to.threads) {
@@ -370,7 +372,7 @@ function cpuPerRequest(pid: number | undefined, replicas: number, from: CpuMark,
   const rep = sum(deltas.slice(0, replicas));
   const other = sum(deltas.slice(replicas));
   const per = (x: number) => fmt(x / answered, 2);
-  return `${per(main)} / ${per(rep)} / ${per(other)} = ${per(main + rep + other)}; client ${fmt(client, 2)}`;
+  return { text: `${per(main)} / ${per(rep)} / ${per(other)} = ${per(main + rep + other)}; client ${fmt(client, 2)}`, total: (main + rep + other) / answered + client };
 }
 
 async function benchMode(durability: 'process' | 'power', threads: number): Promise<Row[]> {
@@ -406,7 +408,7 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
         p50: fmt(r.latency.p50, 2),
         p99: fmt(r.latency.p99, 2),
         errors: `${r.non2xx + r.errors + r.timeouts}`,
-        cpu: cpuPerRequest(child.pid, threads, mark, cpuMark(child.pid), total),
+        ...(({ text, total: cpuTotal }) => ({ cpu: text, cpuTotal }))(cpuPerRequest(child.pid, threads, mark, cpuMark(child.pid), total)),
       });
       process.stderr.write(`${mode} ${phase}: ${rows[rows.length - 1]!.rate} p50 ${rows[rows.length - 1]!.p50} ms p99 ${rows[rows.length - 1]!.p99} ms\n`);
       return r;
@@ -456,7 +458,8 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
         p50: fmt(p.p50, 2),
         p99: fmt(p.p99, 2),
         errors: `${p.errors}${p.dropped > 0 ? ` (+${p.dropped} not sent: >${MAX_IN_FLIGHT} in flight)` : ''}`,
-        cpu,
+        cpu: cpu.text,
+        cpuTotal: cpu.total,
       });
       rows.push({ mode, phase: `  same, server-side (its histogram)`, rate: `${fmt(server.within10 * 100, 1)}% ≤ 10 ms`, p50: server.p50, p99: server.p99, errors: '', cpu: '' });
       process.stderr.write(`${mode} paced ${rate}/s: ${fmt(p.achieved, 0)} rank/s p50 ${fmt(p.p50, 2)} ms p99 ${fmt(p.p99, 2)} ms dropped ${p.dropped}; server-side p50 ${server.p50} p99 ${server.p99} ms\n`);
@@ -600,13 +603,21 @@ const header: Row = {
   errors: 'non-2xx/err',
   cpu: 'CPU ms per request: main / replica / other = server; client',
 };
-const widths = (Object.keys(header) as Array<keyof Row>).map((k) => Math.max(...[header, ...all].map((r) => r[k].length)));
-const line = (r: Row) => (Object.keys(header) as Array<keyof Row>).map((k, i) => r[k].padEnd(widths[i]!)).join('  ');
+const columns = ['mode', 'phase', 'rate', 'p50', 'p99', 'errors', 'cpu'] as const;
+const widths = columns.map((k) => Math.max(...[header, ...all].map((r) => r[k].length)));
+const line = (r: Row) => columns.map((k, i) => r[k].padEnd(widths[i]!)).join('  ');
 console.log(`\nHTTP benchmark: server in a child process, autocannon in this one, loopback; ${POLICY === 'linear-gaussian' ? `linear-gaussian (${COVARIANCE} covariance${COVARIANCE === 'full' ? ` over ≤ ${DENSE} dims` : ''})` : POLICY}, k=${K}, slots=5, bits=12, 2 interactions, draws=64, ${DURATION}s per phase${REWARD_WINDOW !== '' ? `, reward window ${REWARD_WINDOW} s (silence learned during the run)` : ''}`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of all) console.log(line(r));
 console.log('CPU: thread CPU time from /proc/<pid>/task/*/schedstat per answered request (a feedback request is a batch of 100 events); replica = the busiest non-main threads, one per decision thread; client = this process (the load generator).');
+// What the CPU per rank allows at most: every core busy, with the load generator on the same cores.
+const cores = availableParallelism();
+for (const r of all) {
+  if (r.phase.startsWith('max') && r.cpuTotal !== undefined && Number.isFinite(r.cpuTotal)) {
+    console.log(`${r.mode}: at ${fmt(r.cpuTotal, 2)} ms of CPU per rank (server + client), ${cores} cores give at most ${fmt((1000 * cores) / r.cpuTotal, 0)} rank/s; measured ${r.rate}`);
+  }
+}
 
 const parts = breakdown();
 console.log('\nIn-process breakdown of one rank (medians over 2,000 ranks, trained posterior):');
