@@ -81,7 +81,7 @@ export async function serve(argv: readonly string[], env: Readonly<Record<string
       port: s.port,
       dbPath,
       keys: { scoring: s.scoringKeys, admin: s.adminKeys },
-      limits: { bodyBytes: s.bodyLimitBytes, maxFeedbackBatch: s.maxFeedbackBatch },
+      limits: { bodyBytes: s.bodyLimitBytes, maxFeedbackBatch: s.maxFeedbackBatch, maxPendingRanks: s.maxPendingRanks },
       snapshotEvery: s.snapshotEvery,
       snapshotIntervalMs: s.snapshotIntervalSeconds * 1000,
       sweepIntervalMs: s.sweepIntervalMs,

@@ -33,6 +33,8 @@ export const serveSettingsSchema = z
     adminKeys: z.array(apiKeySchema).default([]),
     bodyLimitBytes: numeric(z.number().int().min(1024).max(1024 * 1024 * 1024)).default(1024 * 1024),
     maxFeedbackBatch: numeric(z.number().int().min(1).max(1_000_000)).default(10_000),
+    /** Ranks in progress at once; one more is answered 503 OVERLOADED with Retry-After (load shedding). */
+    maxPendingRanks: numeric(z.number().int().min(1).max(1_000_000)).default(256),
     /** Start a sweep of due reward windows this often (each closes them in chunks between requests). */
     sweepIntervalMs: numeric(z.number().int().min(10).max(3_600_000)).default(250),
     /** Periodic snapshots of models whose posterior moved; 0 = only at shutdown. */
@@ -73,6 +75,7 @@ const FLAGS: Readonly<Record<string, { key: SettingKey; kind: 'value' | 'list' |
   '--admin-key': { key: 'adminKeys', kind: 'list' },
   '--body-limit': { key: 'bodyLimitBytes', kind: 'value' },
   '--max-feedback-batch': { key: 'maxFeedbackBatch', kind: 'value' },
+  '--max-pending-ranks': { key: 'maxPendingRanks', kind: 'value' },
   '--sweep-interval-ms': { key: 'sweepIntervalMs', kind: 'value' },
   '--snapshot-interval': { key: 'snapshotIntervalSeconds', kind: 'value' },
   '--snapshot-every': { key: 'snapshotEvery', kind: 'value' },
@@ -98,7 +101,7 @@ const ENV: Readonly<Record<string, { key: SettingKey; list?: true }>> = {
 /** Usage text of `liubai serve`. */
 export const SERVE_USAGE = `usage: liubai serve [--db file] [--port n] [--host addr] [--config file.json]
                     [--scoring-key k]... [--admin-key k]... [--body-limit bytes]
-                    [--max-feedback-batch n] [--sweep-interval-ms ms] [--snapshot-interval s]
+                    [--max-feedback-batch n] [--max-pending-ranks n] [--sweep-interval-ms ms] [--snapshot-interval s]
                     [--snapshot-every n] [--shutdown-timeout-ms ms] [--durability process|power]
                     [--checkpoint-interval-ms ms] [--decision-threads n] [--max-learning-lag n]
                     [--no-demo]

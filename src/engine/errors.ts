@@ -21,6 +21,7 @@ export const errorCatalog = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   NOT_READY: 503,
+  OVERLOADED: 503,
   INTERNAL: 500,
 } as const;
 

@@ -50,6 +50,13 @@ export const appLimitsSchema = z
     bodyBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(1024 * 1024),
     /** Most feedback events in one `{ events: [...] }` batch. */
     maxFeedbackBatch: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * Most ranks in progress at once, counted from the moment a rank request is routed (before
+     * its body is read) to the end of its answer. One more is answered 503 OVERLOADED with
+     * `Retry-After: 1` at once, without reading its body or changing any state: under overload
+     * the server sheds load instead of queueing ranks without bound (and their latency with them).
+     */
+    maxPendingRanks: z.number().int().min(1).max(1_000_000).default(256),
   })
   .strict();
 
@@ -187,11 +194,28 @@ export function createApp(deps: AppDeps): Express {
    * Everything before a handler, in one middleware: the route label for metrics, the key check
    * (before the body is read), the content-type check and the size-limited JSON parser.
    */
+  /** Ranks routed and not yet answered (admission control, see AppLimits.maxPendingRanks). */
+  let ranksInProgress = 0;
+  metrics.countRanksInProgress(() => ranksInProgress);
+
   const prelude =
-    (path: string, role: Role | null, body: 'required' | 'optional' | 'none'): RequestHandler =>
+    (path: string, role: Role | null, body: 'required' | 'optional' | 'none', admission: boolean): RequestHandler =>
     (req, res, next) => {
       res.locals['route'] = path;
       if (role !== null) auth.authorize(req.headers.authorization, role);
+      if (admission) {
+        // Before the body is read: a shed request costs no parsing, no decision and no write.
+        if (ranksInProgress >= limits.maxPendingRanks) {
+          metrics.rankShed();
+          res.setHeader('Retry-After', '1');
+          return next(new LiubaiError('OVERLOADED', `${limits.maxPendingRanks} ranks are in progress; retry later`));
+        }
+        ranksInProgress++;
+        // 'close' comes once: after the answer is written, or when the connection ends first.
+        res.once('close', () => {
+          ranksInProgress--;
+        });
+      }
       if (body === 'none') return next();
       if (!hasBody(req)) {
         if (body === 'required') return next(new LiubaiError('INVALID_REQUEST', 'a JSON body is required'));
@@ -328,7 +352,8 @@ export function createApp(deps: AppDeps): Express {
   for (const r of apiRoutes) {
     const handler = handlers[r.operationId];
     if (!handler) throw new Error(`no handler for route ${r.operationId}`);
-    app[r.method](r.path, prelude(r.path, r.role, r.body ? (r.body.required ? 'required' : 'optional') : 'none'), handler as RequestHandler);
+    const body = r.body ? (r.body.required ? 'required' : 'optional') : 'none';
+    app[r.method](r.path, prelude(r.path, r.role, body, r.operationId === 'rank'), handler as RequestHandler);
     methodsByPath.set(r.path, [...(methodsByPath.get(r.path) ?? []), r.method.toUpperCase()]);
   }
   // A known path with another method: 405 with the methods it takes.

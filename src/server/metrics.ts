@@ -31,6 +31,10 @@ export interface Metrics {
   observeRequest(route: string, method: string, status: number, seconds: number): void;
   /** The exposition text (Prometheus format), reading the engine once. */
   render(): Promise<string>;
+  /** Where `liubai_ranks_in_progress` reads the number of ranks in progress (the app's count). */
+  countRanksInProgress(read: () => number): void;
+  /** Count one rank refused as OVERLOADED (`liubai_ranks_shed_total`). */
+  rankShed(): void;
 }
 
 /** Options of {@link createMetrics}. */
@@ -166,8 +170,29 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
     (s) => s.overdue,
   );
 
+  let ranksInProgress: () => number = () => 0;
+  new Gauge({
+    name: 'liubai_ranks_in_progress',
+    help: 'Rank requests routed and not yet answered (the app sheds ranks above its maxPendingRanks)',
+    registers: [registry],
+    collect() {
+      this.set(ranksInProgress());
+    },
+  });
+  const shed = new Counter({
+    name: 'liubai_ranks_shed_total',
+    help: 'Rank requests answered 503 OVERLOADED at once because maxPendingRanks were in progress',
+    registers: [registry],
+  });
+
   return {
     registry,
+    countRanksInProgress(read) {
+      ranksInProgress = read;
+    },
+    rankShed() {
+      shed.inc();
+    },
     observeRequest(route, method, status, seconds) {
       // The label children of each (route, method, status), resolved once: prom-client would
       // otherwise hash the label set twice per request.

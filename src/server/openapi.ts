@@ -56,7 +56,7 @@ export const apiRoutes: readonly RouteDoc[] = [
     role: 'scoring',
     body: { name: 'RankRequest', schema: rankRequestSchema, required: true },
     responses: { 200: { description: 'The slate, committed to the decision log', name: 'RankResponse', schema: rankResponseSchema } },
-    errors: [400, ...guarded('scoring'), 404, 409, 413, 415],
+    errors: [400, ...guarded('scoring'), 404, 409, 413, 415, 503],
   },
   {
     method: 'post',
@@ -176,7 +176,7 @@ const statusText: Readonly<Record<number, string>> = {
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE: send application/json',
   500: 'INTERNAL: generic message; details are in the server log under requestId',
-  503: 'NOT_READY',
+  503: 'NOT_READY (loading, shutting down, or the model changed during the call) / OVERLOADED (too many ranks in progress: retry after the Retry-After seconds)',
 };
 
 /** `:name` → `{name}`. */

@@ -24,7 +24,8 @@
  *
  * Usage: npm run bench:http [-- --duration 10 --modes process,power --decision-threads 1,0 --phases feedback,max,rates,paced
  *                                --profile dir --covariance full|diagonal --dense 256
- *                                --policy linear-gaussian|uniform --reward-window s --server-node-args "flags"]
+ *                                --policy linear-gaussian|uniform --reward-window s --server-node-args "flags"
+ *                                --max-pending-ranks n]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -105,6 +106,12 @@ const PROFILE_DIR = argOf('--profile', '');
 const PHASES = new Set(argOf('--phases', 'feedback,max,rates,paced').split(','));
 /** `--server-node-args "--flag --flag"`: extra node/V8 flags for the server process (e.g. GC settings). */
 const SERVER_NODE_ARGS = argOf('--server-node-args', '').split(' ').filter((a) => a !== '');
+/**
+ * `--max-pending-ranks n`: the server's admission limit (default: the server's, 256). With a
+ * small one the overloaded phases (paced 1,000/s) shed ranks as 503 OVERLOADED and the answered
+ * ones keep a bounded latency; the paced rows count the shed ones apart.
+ */
+const MAX_PENDING_RANKS = argOf('--max-pending-ranks', '');
 const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 /** `--covariance full|diagonal`: the linear-gaussian posterior's covariance (default full). */
 const COVARIANCE = argOf('--covariance', 'full');
@@ -183,7 +190,7 @@ function feedbackBatches(maxEvents: number): string[] {
 async function startServer(dir: string, durability: string, threads: number): Promise<{ child: ChildProcess; url: string }> {
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ models: { [MODEL]: modelConfig } }));
-  const child = spawn(process.execPath, [...PROFILE_ARGS, ...SERVER_NODE_ARGS, BIN, 'serve', '--db', join(dir, 'bench.db'), '--port', '0', '--config', config, '--no-demo', '--durability', durability, '--decision-threads', String(threads)], {
+  const child = spawn(process.execPath, [...PROFILE_ARGS, ...SERVER_NODE_ARGS, BIN, 'serve', '--db', join(dir, 'bench.db'), '--port', '0', '--config', config, '--no-demo', '--durability', durability, '--decision-threads', String(threads), ...(MAX_PENDING_RANKS !== '' ? ['--max-pending-ranks', MAX_PENDING_RANKS] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -212,12 +219,13 @@ const MAX_IN_FLIGHT = 200;
  * `overallRate` instead gives each connection a per-second quota that it sends back to back at
  * the start of every second, so its latencies measure bursts, not a steady rate.
  */
-async function paced(url: string, rate: number, seconds: number, prefix: string): Promise<{ achieved: number; answered: number; p50: number; p99: number; errors: number; dropped: number }> {
+async function paced(url: string, rate: number, seconds: number, prefix: string): Promise<{ achieved: number; answered: number; p50: number; p99: number; errors: number; shed: number; dropped: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
   const target = new URL(`${url}/v1/models/${MODEL}/rank`);
   const total = Math.round(rate * seconds);
   const latencies: number[] = [];
   let errors = 0;
+  let shed = 0;
   let dropped = 0;
   let inFlight = 0;
   let sent = 0;
@@ -242,6 +250,7 @@ async function paced(url: string, rate: number, seconds: number, prefix: string)
             const now = performance.now();
             lastDone = now;
             if (res.statusCode === 200) latencies.push(now - due);
+            else if (res.statusCode === 503) shed++;
             else errors++;
             inFlight--;
             finishIfDone();
@@ -270,7 +279,7 @@ async function paced(url: string, rate: number, seconds: number, prefix: string)
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => (latencies.length > 0 ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! : NaN);
-  return { achieved: latencies.length / ((lastDone - start) / 1000), answered: latencies.length, p50: q(0.5), p99: q(0.99), errors, dropped };
+  return { achieved: latencies.length / ((lastDone - start) / 1000), answered: latencies.length, p50: q(0.5), p99: q(0.99), errors, shed, dropped };
 }
 
 /**
@@ -457,7 +466,7 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
         rate: `${fmt(p.achieved, 0)} rank/s`,
         p50: fmt(p.p50, 2),
         p99: fmt(p.p99, 2),
-        errors: `${p.errors}${p.dropped > 0 ? ` (+${p.dropped} not sent: >${MAX_IN_FLIGHT} in flight)` : ''}`,
+        errors: `${p.errors}${p.shed > 0 ? ` (+${p.shed} shed: 503)` : ''}${p.dropped > 0 ? ` (+${p.dropped} not sent: >${MAX_IN_FLIGHT} in flight)` : ''}`,
         cpu: cpu.text,
         cpuTotal: cpu.total,
       });

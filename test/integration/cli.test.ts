@@ -66,6 +66,14 @@ describe('parseServeSettings', () => {
     expect(ok(parseServeSettings(['--no-demo'], {}, noFile)).demo).toBe(false);
   });
 
+  test('--max-pending-ranks: 256 by default, a positive integer', () => {
+    expect(ok(parseServeSettings([], {}, noFile)).maxPendingRanks).toBe(256);
+    expect(ok(parseServeSettings(['--max-pending-ranks', '32'], {}, noFile)).maxPendingRanks).toBe(32);
+    const r = parseServeSettings(['--max-pending-ranks', '0'], {}, noFile);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems.join('\n')).toMatch(/maxPendingRanks|max-pending-ranks/);
+  });
+
   test('the config file creates models, validated with the model config schema', () => {
     const read = files({ 'm.json': JSON.stringify({ models: { news: { policy: { kind: 'beta-bernoulli' } } } }) });
     const s = ok(parseServeSettings(['--config', 'm.json'], {}, read));

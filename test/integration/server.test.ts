@@ -3,7 +3,7 @@
  * (SQLite, the sweeper, snapshots, graceful close) on a temporary database.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -449,6 +449,105 @@ describe('readiness', () => {
     } finally {
       await shut(server);
     }
+  });
+});
+
+// ───────────────────────────── load shedding ─────────────────────────────
+
+/** A metric's value in exposition text (the first sample of that name, with `labels` as written). */
+function sample(text: string, name: string, labels = ''): number {
+  const prefix = `${name}${labels} `;
+  const line = text.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? NaN : Number(line.slice(prefix.length));
+}
+
+/** Poll `read` (every 5 ms, at most 5 s) until it gives `want`. */
+async function until(read: () => Promise<number>, want: number): Promise<void> {
+  const end = Date.now() + 5000;
+  let got = await read();
+  while (got !== want) {
+    if (Date.now() > end) throw new Error(`still ${got}, waited for ${want}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    got = await read();
+  }
+}
+
+describe('load shedding (maxPendingRanks)', () => {
+  /** A rank request whose body is sent only in part: routed (in progress) but not finished. */
+  function halfSentRank(base: string, body: string): { finish: () => void; abandon: () => void; answer: Promise<{ status: number; text: string }> } {
+    const u = new URL(base);
+    const req = httpRequest({
+      host: u.hostname,
+      port: u.port,
+      path: '/v1/models/m/rank',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+    });
+    req.write(body.slice(0, 10));
+    return { finish: () => req.end(body.slice(10)), abandon: () => req.destroy(), answer };
+  }
+
+  test('a rank over the limit is 503 OVERLOADED with Retry-After, writes nothing, and the slot frees when the answer ends', async () => {
+    const { engine } = clockEngine();
+    const { base, server } = await listen({ engine, logger: memoryLogger(), limits: { maxPendingRanks: 1 } });
+    const metric = async (name: string, labels = '') => sample((await call(base, 'GET', '/metrics')).text, name, labels);
+    try {
+      expect((await call(base, 'PUT', '/v1/models/m', { body: {} })).status).toBe(201);
+      const a = halfSentRank(base, JSON.stringify({ eventId: 'a', context, candidates: items(4) }));
+      await until(() => metric('liubai_ranks_in_progress'), 1);
+
+      const b = await call(base, 'POST', '/v1/models/m/rank', { body: { eventId: 'b', context, candidates: items(4) } });
+      expectError(b, 503, 'OVERLOADED');
+      expect(b.headers.get('retry-after')).toBe('1');
+      expect(await metric('liubai_ranks_shed_total')).toBe(1);
+      expect(await metric('liubai_decisions_total', '{model="m"}')).toBe(0);
+      // Other routes are not limited.
+      expect((await call(base, 'GET', '/v1/models/m')).status).toBe(200);
+
+      a.finish();
+      const answerA = await a.answer;
+      expect(answerA.status, answerA.text).toBe(200);
+      await until(() => metric('liubai_ranks_in_progress'), 0);
+      // Nothing of the shed request was written: its eventId is still free.
+      const again = await call(base, 'POST', '/v1/models/m/rank', { body: { eventId: 'b', context, candidates: items(4) } });
+      expect(again.status, again.text).toBe(200);
+      expect(again.json.eventId).toBe('b');
+      expect(await metric('liubai_decisions_total', '{model="m"}')).toBe(2);
+      expect(await metric('liubai_ranks_shed_total')).toBe(1);
+    } finally {
+      await shut(server);
+    }
+  });
+
+  test('a client that abandons its rank frees its slot', async () => {
+    const { engine } = clockEngine();
+    const { base, server } = await listen({ engine, logger: memoryLogger(), limits: { maxPendingRanks: 1 } });
+    const inProgress = async () => sample((await call(base, 'GET', '/metrics')).text, 'liubai_ranks_in_progress');
+    try {
+      expect((await call(base, 'PUT', '/v1/models/m', { body: {} })).status).toBe(201);
+      const a = halfSentRank(base, JSON.stringify({ eventId: 'a', context, candidates: items(4) }));
+      a.answer.catch(() => undefined);
+      await until(inProgress, 1);
+      a.abandon();
+      await until(inProgress, 0);
+      const c = await call(base, 'POST', '/v1/models/m/rank', { body: { eventId: 'c', context, candidates: items(4) } });
+      expect(c.status, c.text).toBe(200);
+    } finally {
+      await shut(server);
+    }
+  });
+
+  test('maxPendingRanks must be a positive integer', () => {
+    expect(() => createApp({ engine: clockEngine().engine, logger: memoryLogger(), limits: { maxPendingRanks: 0 } })).toThrow(/maxPendingRanks/);
   });
 });
 
