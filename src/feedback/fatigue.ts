@@ -28,6 +28,20 @@ export function fatigueAt(state: FatigueState | undefined, key: string, now: num
 }
 
 /**
+ * Whether a count `value` last written `dt` ms before a fold is still remembered then:
+ * value·2^(−dt/halfLife) ≥ {@link FORGOTTEN}. Most entries are far from that threshold, so the
+ * answer mostly needs no power: with r = dt/halfLife, value ≥ 1 and r ≤ 9.9 leave at least
+ * 2^−9.9 ≈ 1.049e-3, value ≥ 0.1 and r ≤ 6.6 at least 0.1·2^−6.6 ≈ 1.031e-3, value ≥ 0.01 and
+ * r ≤ 3.3 at least 0.01·2^−3.3 ≈ 1.015e-3 — above 1e-3 by far more than any rounding, so these
+ * shortcuts answer exactly as the full test, which decides every other case.
+ */
+function remembered(value: number, dt: number, halfLifeMs: number): boolean {
+  const r = dt / halfLifeMs;
+  if (value >= 1 ? r <= 9.9 : value >= 0.1 ? r <= 6.6 : value >= 0.01 && r <= 3.3) return true;
+  return value * Math.pow(2, -dt / halfLifeMs) >= FORGOTTEN;
+}
+
+/**
  * Fold one outcome into a user's fatigue state, returning a new state (the input is not mutated).
  * Rejections add `amount` to the item's and the group's count; positives reset both to zero.
  *
@@ -67,8 +81,10 @@ export function foldFatigue(
   let size = 0;
   // Carry over what is not yet forgotten, decayed to a common time only when touched.
   if (state) {
-    for (const [k, v] of Object.entries(state)) {
-      if (fatigueAt(state, k, event.at, halfLifeMs) >= FORGOTTEN) {
+    const now = event.at;
+    for (const k of Object.keys(state)) {
+      const v = state[k]!;
+      if (remembered(v[0], Math.max(0, now - v[1]), halfLifeMs)) {
         next[k] = v;
         size++;
       }

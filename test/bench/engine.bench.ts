@@ -25,6 +25,7 @@
 import { createRng, decisionSeed } from '../../src/core/rng.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { FeedbackEvent, RankRequest, RankResponse } from '../../src/engine/model.js';
+import { foldFatigue, type FatigueState } from '../../src/feedback/fatigue.js';
 import { createFeaturizer } from '../../src/features/index.js';
 import type { DecisionFeatures } from '../../src/features/types.js';
 import { createPropensityEstimator } from '../../src/policies/explore/propensity.js';
@@ -192,6 +193,29 @@ now += 1000;
 const single = time((i) => engine.feedback(MODEL, singles[i]!), singles.length, { warmup: 0 });
 const batch = time((i) => engine.feedbackBatch(MODEL, batches[i]!), batches.length, { warmup: 0 });
 
+// ─────────────────────── fatigue memory of a long-lived user ───────────────────────
+
+/**
+ * Every ignored or dismissed impression folds into its user's fatigue memory, which is copied
+ * (states are immutable) with its forgotten counts dropped: the cost grows with the user's
+ * remembered counts. A new user (a dozen counts) against a long-lived one (800 counts, under the
+ * default cap of 1,000), both rejecting items of a 3,000-item catalog once a minute.
+ */
+function foldTiming(entries: number): Timing {
+  const HALF_LIFE = 604_800_000;
+  let at = 1.7e12;
+  let state: FatigueState = {};
+  for (let i = 0; Object.keys(state).length < entries; i++) {
+    state = foldFatigue(state, { itemId: `item${i}`, group: `g${i % 40}`, rejection: true, amount: 1, at: (at += 60_000) }, HALF_LIFE, 1000);
+  }
+  const from = state;
+  return time((i) => {
+    foldFatigue(from, { itemId: `item${(i * 7) % 3000}`, group: `g${i % 40}`, rejection: true, amount: 1, at: at + i * 60_000 }, HALF_LIFE, 1000);
+  }, 2000);
+}
+const foldNew = foldTiming(12);
+const foldOld = foldTiming(800);
+
 // ───────────────────────────── report ─────────────────────────────
 
 const perSecond = (t: Timing, events = 1): string => `${Math.round((events * 1e6) / t.median).toLocaleString('en-US')}/s`;
@@ -214,6 +238,8 @@ table(
     ['feedback, single event', `${single.n}`, us(single.median), us(single.p99), us(single.mean), perSecond(single)],
     [`feedback, batch of ${BATCH}`, `${batch.n}`, us(batch.median), us(batch.p99), us(batch.mean), `${perSecond(batch, BATCH)} events`],
     [`  per event in a batch`, '', us(batch.median / BATCH), '', us(batch.mean / BATCH), ''],
+    ['fatigue fold, new user (12 counts)', `${foldNew.n}`, us(foldNew.median), us(foldNew.p99), us(foldNew.mean), perSecond(foldNew)],
+    ['fatigue fold, long-lived user (800 counts)', `${foldOld.n}`, us(foldOld.median), us(foldOld.p99), us(foldOld.mean), perSecond(foldOld)],
   ],
 );
 console.log(

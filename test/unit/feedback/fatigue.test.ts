@@ -215,6 +215,38 @@ test('5,000 random events with cap 50: never more than 50 entries, kept ≥ evic
   expect(evictions).toBeGreaterThanOrEqual(eventsOverCap);
 });
 
+test('forgetting keeps exactly the counts whose decayed value is ≥ 1e-3, at and around every shortcut bound', () => {
+  // foldFatigue decides most entries without a power (value tiers 1, 0.1, 0.01 against 9.9, 6.6
+  // and 3.3 half-lives): the kept set must be the plain test's, also just inside, at and just
+  // past each tier's bound and around each value's own forgetting time.
+  const values = [0.0009, 0.001, 0.0011, 0.005, 0.00999, 0.01, 0.0101, 0.0999, 0.1, 0.1001, 0.5, 0.999, 1, 1.0001, 7, 1000];
+  const halfLives = new Set<number>([0, 1, 3.2999, 3.3, 3.3001, 6.5999, 6.6, 6.6001, 9.8999, 9.9, 9.9001, 12, 25]);
+  for (const v of values) {
+    const own = Math.log2(v / 1e-3);
+    if (own > 0) for (const d of [-1e-9, -1e-12, 0, 1e-12, 1e-9]) halfLives.add(own + d);
+  }
+  const at = 10_000_000;
+  let cases = 0;
+  let kept = 0;
+  for (const v of values) {
+    for (const r of halfLives) {
+      if (!(r >= 0)) continue;
+      const written = at - r * H;
+      const state: FatigueState = { 'i:old': [v, written] };
+      // An unrelated rejection: the fold only decides whether i:old is still remembered.
+      const next = foldFatigue(state, reject('new', at), H);
+      const exact = v * Math.pow(2, -Math.max(0, at - written) / H) >= 1e-3;
+      expect('i:old' in next, `value ${v}, ${r} half-lives`).toBe(exact);
+      if (exact) expect(next['i:old']).toBe(state['i:old']);
+      cases++;
+      if (exact) kept++;
+    }
+  }
+  // Both outcomes occur many times (the grid is not one-sided).
+  expect(kept).toBeGreaterThan(50);
+  expect(cases - kept).toBeGreaterThan(50);
+});
+
 describe('fatigueConfigSchema.maxEntries', () => {
   test('defaults to 1000', () => {
     expect(fatigueConfigSchema.parse({}).maxEntries).toBe(1000);
