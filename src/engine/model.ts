@@ -13,7 +13,7 @@ import { deriveSeed } from '../core/hash.js';
 import { decisionSeed } from '../core/rng.js';
 import { createFeaturizer, FeatureError, type Featurizer } from '../features/index.js';
 import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures } from '../features/types.js';
-import { fatigueAt, fatigueKey, foldFatigue, type FatigueState } from '../feedback/fatigue.js';
+import { draftFatigue, fatigueAt, fatigueKey, foldFatigueDraft, type FatigueDraft, type FatigueState } from '../feedback/fatigue.js';
 import { resolveFeedback, silenceOutcome, type FeedbackSemantics } from '../feedback/resolve.js';
 import type { SelectionParams } from '../policies/explore/select.js';
 import { availableTokens, refillBucket, takeTokens, type BucketState } from '../policies/explore/token-bucket.js';
@@ -645,6 +645,9 @@ export class Model {
     const results: FeedbackResult[] = [];
     store.transaction(() => {
       let ordinal = this.ordinals;
+      // Fatigue states folded in this transaction (folded in place by the next outcome of the
+      // same user; written at its end, never folded into after it).
+      const drafts: FatigueDrafts = new Map();
       for (const { event, d, shown } of checked) {
         const at = event.at ?? now;
         const accepted = store.insertFeedback({
@@ -674,7 +677,7 @@ export class Model {
           ? resolution
           : resolveFeedback({ ...this.semantics, learnSilence: true }, event.kind, event.value, shown.position, standing, windowOpen);
         if (effect.apply) {
-          const nextUser = this.fatigueAfter(d, shown.itemId, effect.apply.kind, at);
+          const nextUser = this.fatigueAfter(d, shown.itemId, effect.apply.kind, at, drafts);
           if (nextUser && d.userId !== undefined) store.putUserState(this.modelId, d.userId, nextUser);
         }
         results.push({ accepted: true, outcomes: written.length - before });
@@ -702,6 +705,8 @@ export class Model {
       const written: OutcomeRecord[] = [];
       store.transaction(() => {
         let ordinal = this.ordinals;
+        // A slate's windows close together: its user's fatigue is copied once, then folded in place.
+        const drafts: FatigueDrafts = new Map();
         for (const w of due) {
           if (!store.closeWindow(this.modelId, w.eventId, w.itemId)) continue;
           closed++;
@@ -710,7 +715,7 @@ export class Model {
           if (!d) continue;
           const s = silenceOutcome(this.semantics, w.position);
           if (this.semantics.learnSilence) written.push(this.appendOutcome(d, w.position, w.itemId, s, w.deadline, ordinal++));
-          const nextUser = this.fatigueAfter(d, w.itemId, 'ignored', w.deadline);
+          const nextUser = this.fatigueAfter(d, w.itemId, 'ignored', w.deadline, drafts);
           if (nextUser && d.userId !== undefined) store.putUserState(this.modelId, d.userId, nextUser);
         }
       });
@@ -1156,25 +1161,36 @@ export class Model {
     return { ...record, seq };
   }
 
-  /** The user's fatigue state after an outcome of `kind` (null when nothing changes). */
-  private fatigueAfter(d: DecisionRecord, itemId: string, kind: OutcomeRecord['kind'], at: number): UserRecord | null {
+  /**
+   * The user's fatigue state after an outcome of `kind` (null when nothing changes). `drafts`
+   * holds the states this call (one transaction) has already folded, by user: a further outcome
+   * of the same user is folded into that draft in place (the same state as folding a copy each
+   * time, see foldFatigueDraft) instead of copying the user's whole memory once per outcome.
+   */
+  private fatigueAfter(d: DecisionRecord, itemId: string, kind: OutcomeRecord['kind'], at: number, drafts: FatigueDrafts): UserRecord | null {
     if (!this.config.fatigue.enabled || d.userId === undefined) return null;
     const positive = kind === 'click' || kind === 'convert';
     const rejection = kind === 'ignored' || kind === 'dismiss';
     if (!positive && !rejection) return null;
-    const user = this.loadUser(d.userId);
     const group = d.candidates.find((c) => c.id === itemId)?.group;
-    const fatigue = foldFatigue(
-      user.fatigue,
-      { itemId, ...(group !== undefined ? { group } : {}), rejection, amount: 1, at },
-      this.halfLifeMs,
-      this.config.fatigue.maxEntries,
-    );
-    return { ...user, fatigue };
+    const event = { itemId, ...(group !== undefined ? { group } : {}), rejection, amount: 1, at };
+    const open = drafts.get(d.userId);
+    if (open) {
+      foldFatigueDraft(open.draft, event, this.halfLifeMs, this.config.fatigue.maxEntries);
+      return open.record;
+    }
+    const user = this.loadUser(d.userId);
+    const draft = draftFatigue(user.fatigue, event, this.halfLifeMs, this.config.fatigue.maxEntries);
+    const record: UserRecord = { ...user, fatigue: draft.entries };
+    drafts.set(d.userId, { draft, record });
+    return record;
   }
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Fatigue states folded in one transaction, by user id (see Model.fatigueAfter). */
+type FatigueDrafts = Map<string, { readonly draft: FatigueDraft; readonly record: UserRecord }>;
 
 /** The error for a reused eventId. */
 function duplicateEvent(eventId: string): LiubaiError {

@@ -70,14 +70,52 @@ function remembered(value: number, dt: number, halfLifeMs: number): boolean {
  */
 export function foldFatigue(
   state: FatigueState | undefined,
-  event: { itemId: string; group?: string; rejection: boolean; amount: number; at: number },
+  event: FatigueEvent,
   halfLifeMs: number,
   maxEntries: number = Number.POSITIVE_INFINITY,
 ): FatigueState {
+  return draftFatigue(state, event, halfLifeMs, maxEntries).entries;
+}
+
+/** One outcome as the fatigue memory sees it (see {@link foldFatigue}). */
+export interface FatigueEvent {
+  readonly itemId: string;
+  readonly group?: string;
+  readonly rejection: boolean;
+  readonly amount: number;
+  readonly at: number;
+}
+
+/**
+ * A fatigue state being folded in place, for several outcomes of one user in one call (e.g. the
+ * five ignores of a slate whose reward windows close together): {@link draftFatigue} makes the
+ * one O(n) copy, and each {@link foldFatigueDraft} after it changes only the touched keys, plus
+ * an O(n) forgetting pass when the outcome's time differs from the last one's. `entries` is a
+ * fresh object that the draft owns: it may be handed on (stored) as a state once no more
+ * outcomes are folded into it, and must not be folded into after that.
+ */
+export interface FatigueDraft {
+  readonly entries: Record<string, readonly [number, number]>;
+  /** Number of keys in `entries`. */
+  size: number;
+  /** A time at which every entry is remembered (NaN: none known): a fold at it forgets nothing. */
+  cleanAt: number;
+}
+
+function checkMaxEntries(maxEntries: number): void {
   if (!(maxEntries === Number.POSITIVE_INFINITY || (Number.isInteger(maxEntries) && maxEntries >= 1))) {
     throw new RangeError(`maxEntries must be an integer ≥ 1 or Infinity, got ${maxEntries}`);
   }
-  const next: Record<string, readonly [number, number]> = {};
+}
+
+/**
+ * A draft holding the fold of `event` into `state`: its `entries` equal `foldFatigue(state,
+ * event, …)` (same keys in the same order, same values). `state` is not mutated.
+ * @throws RangeError as {@link foldFatigue}
+ */
+export function draftFatigue(state: FatigueState | undefined, event: FatigueEvent, halfLifeMs: number, maxEntries = Number.POSITIVE_INFINITY): FatigueDraft {
+  checkMaxEntries(maxEntries);
+  const entries: Record<string, readonly [number, number]> = {};
   let size = 0;
   // Carry over what is not yet forgotten, decayed to a common time only when touched.
   if (state) {
@@ -85,28 +123,86 @@ export function foldFatigue(
     for (const k of Object.keys(state)) {
       const v = state[k]!;
       if (remembered(v[0], Math.max(0, now - v[1]), halfLifeMs)) {
-        next[k] = v;
+        entries[k] = v;
         size++;
       }
     }
   }
+  const draft: FatigueDraft = { entries, size, cleanAt: event.at };
+  const keys = touchedKeys(event);
+  applyOutcome(draft, keys, keys.map((k) => state?.[k]), event, halfLifeMs, maxEntries);
+  return draft;
+}
+
+/**
+ * Fold `event` into `draft` in place. After any sequence of folds, `draft.entries` equals what
+ * folding the same events one by one with {@link foldFatigue} gives (same keys in the same order,
+ * same values): the forgetting pass is the same test on the same entries, and it is skipped only
+ * when the outcome is at `cleanAt`, where it would drop nothing.
+ * @throws RangeError as {@link foldFatigue}
+ */
+export function foldFatigueDraft(draft: FatigueDraft, event: FatigueEvent, halfLifeMs: number, maxEntries = Number.POSITIVE_INFINITY): void {
+  checkMaxEntries(maxEntries);
+  const entries = draft.entries;
+  const keys = touchedKeys(event);
+  // The touched counts before the fold: a forgotten one still adds its decayed value (as in foldFatigue).
+  const before = keys.map((k) => entries[k]);
+  if (event.at !== draft.cleanAt) {
+    const now = event.at;
+    for (const k of Object.keys(entries)) {
+      const v = entries[k]!;
+      if (!remembered(v[0], Math.max(0, now - v[1]), halfLifeMs)) {
+        delete entries[k];
+        draft.size--;
+      }
+    }
+    draft.cleanAt = now;
+  }
+  applyOutcome(draft, keys, before, event, halfLifeMs, maxEntries);
+}
+
+/** The keys an outcome writes: its item's, and its group's when it has one. */
+function touchedKeys(event: FatigueEvent): string[] {
   const keys = [fatigueKey.item(event.itemId)];
   if (event.group !== undefined) keys.push(fatigueKey.group(event.group));
-  for (const k of keys) {
-    const present = Object.hasOwn(next, k);
+  return keys;
+}
+
+/**
+ * The outcome's own change, after the forgetting pass: a rejection writes each touched key (its
+ * count `before`, decayed, plus the amount), a positive deletes them; then the cap's evictions.
+ */
+function applyOutcome(
+  draft: FatigueDraft,
+  keys: readonly string[],
+  before: ReadonlyArray<readonly [number, number] | undefined>,
+  event: FatigueEvent,
+  halfLifeMs: number,
+  maxEntries: number,
+): void {
+  const entries = draft.entries;
+  for (let j = 0; j < keys.length; j++) {
+    const k = keys[j]!;
+    const present = Object.hasOwn(entries, k);
     if (event.rejection) {
-      next[k] = [fatigueAt(state, k, event.at, halfLifeMs) + event.amount, event.at];
-      if (!present) size++;
+      const old = before[j];
+      const value = (old ? old[0] * Math.pow(2, -Math.max(0, event.at - old[1]) / halfLifeMs) : 0) + event.amount;
+      entries[k] = [value, event.at];
+      if (!present) draft.size++;
+      // Written at event.at: remembered there only when the count itself reaches the threshold.
+      if (!remembered(value, 0, halfLifeMs)) draft.cleanAt = Number.NaN;
     } else if (present) {
-      delete next[k];
-      size--;
+      delete entries[k];
+      draft.size--;
     }
   }
-  if (size > maxEntries) {
+  if (draft.size > maxEntries) {
     const touched = event.rejection ? keys : [];
-    for (const k of leastFatigued(next, touched, size - maxEntries, event.at, halfLifeMs)) delete next[k];
+    for (const k of leastFatigued(entries, touched, draft.size - maxEntries, event.at, halfLifeMs)) {
+      delete entries[k];
+      draft.size--;
+    }
   }
-  return next;
 }
 
 /** An eviction candidate: its key, decayed count at the event, and last update time. */

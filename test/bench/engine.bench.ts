@@ -25,7 +25,7 @@
 import { createRng, decisionSeed } from '../../src/core/rng.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { FeedbackEvent, RankRequest, RankResponse } from '../../src/engine/model.js';
-import { foldFatigue, type FatigueState } from '../../src/feedback/fatigue.js';
+import { draftFatigue, foldFatigue, foldFatigueDraft, type FatigueState } from '../../src/feedback/fatigue.js';
 import { createFeaturizer } from '../../src/features/index.js';
 import type { DecisionFeatures } from '../../src/features/types.js';
 import { createPropensityEstimator } from '../../src/policies/explore/propensity.js';
@@ -201,20 +201,37 @@ const batch = time((i) => engine.feedbackBatch(MODEL, batches[i]!), batches.leng
  * remembered counts. A new user (a dozen counts) against a long-lived one (800 counts, under the
  * default cap of 1,000), both rejecting items of a 3,000-item catalog once a minute.
  */
-function foldTiming(entries: number): Timing {
-  const HALF_LIFE = 604_800_000;
+const HALF_LIFE = 604_800_000;
+function fatigueOf(entries: number): { state: FatigueState; at: number } {
   let at = 1.7e12;
   let state: FatigueState = {};
   for (let i = 0; Object.keys(state).length < entries; i++) {
     state = foldFatigue(state, { itemId: `item${i}`, group: `g${i % 40}`, rejection: true, amount: 1, at: (at += 60_000) }, HALF_LIFE, 1000);
   }
-  const from = state;
+  return { state, at };
+}
+const rejectionAt = (i: number, at: number) => ({ itemId: `item${(i * 7) % 3000}`, group: `g${i % 40}`, rejection: true, amount: 1, at });
+function foldTiming(entries: number): Timing {
+  const { state, at } = fatigueOf(entries);
   return time((i) => {
-    foldFatigue(from, { itemId: `item${(i * 7) % 3000}`, group: `g${i % 40}`, rejection: true, amount: 1, at: at + i * 60_000 }, HALF_LIFE, 1000);
+    foldFatigue(state, rejectionAt(i, at + i * 60_000), HALF_LIFE, 1000);
   }, 2000);
 }
 const foldNew = foldTiming(12);
 const foldOld = foldTiming(800);
+// A slate's five ignores closing together (one sweep, one deadline): five copying folds against
+// one copy and four folds in place (what the engine does within one call).
+const longLived = fatigueOf(800);
+const fiveCopies = time((i) => {
+  let s = longLived.state;
+  const at = longLived.at + i * 60_000;
+  for (let j = 0; j < 5; j++) s = foldFatigue(s, rejectionAt(5 * i + j, at), HALF_LIFE, 1000);
+}, 1000);
+const fiveInPlace = time((i) => {
+  const at = longLived.at + i * 60_000;
+  const draft = draftFatigue(longLived.state, rejectionAt(5 * i, at), HALF_LIFE, 1000);
+  for (let j = 1; j < 5; j++) foldFatigueDraft(draft, rejectionAt(5 * i + j, at), HALF_LIFE, 1000);
+}, 1000);
 
 // ───────────────────────────── report ─────────────────────────────
 
@@ -240,10 +257,13 @@ table(
     [`  per event in a batch`, '', us(batch.median / BATCH), '', us(batch.mean / BATCH), ''],
     ['fatigue fold, new user (12 counts)', `${foldNew.n}`, us(foldNew.median), us(foldNew.p99), us(foldNew.mean), perSecond(foldNew)],
     ['fatigue fold, long-lived user (800 counts)', `${foldOld.n}`, us(foldOld.median), us(foldOld.p99), us(foldOld.mean), perSecond(foldOld)],
+    ['  5 ignores of one slate, a copy per fold (baseline)', `${fiveCopies.n}`, us(fiveCopies.median), us(fiveCopies.p99), us(fiveCopies.mean), ''],
+    ['  5 ignores of one slate, 1 copy + 4 in place', `${fiveInPlace.n}`, us(fiveInPlace.median), us(fiveInPlace.p99), us(fiveInPlace.mean), ''],
   ],
 );
 console.log(
   `\nrank / bare decision (medians): ${(rank.median / bare.median).toFixed(2)}× — the engine's overhead is ` +
     `${us(rank.median - bare.median)} per rank (featurize, fatigue, posterior sd, store, records).\n` +
-    `θ-space / chosen draws (bare decision medians, same run): ${(theta.median / bare.median).toFixed(2)}×.`,
+    `θ-space / chosen draws (bare decision medians, same run): ${(theta.median / bare.median).toFixed(2)}×.\n` +
+    `fatigue of a long-lived user, a slate's 5 ignores: copy per fold / in place (medians, same run): ${(fiveCopies.median / fiveInPlace.median).toFixed(2)}×.`,
 );

@@ -279,6 +279,42 @@ describe('fatigue memory cap', () => {
   });
 });
 
+describe('fatigue folded in place within one call', () => {
+  test('a batch of outcomes and the same outcomes one by one leave the same fatigue memory; so do windows closed together', () => {
+    const config: ModelConfigInput = {
+      policy: { kind: 'beta-bernoulli' },
+      budget: { share: 0, floor: 0 },
+      fatigue: { maxEntries: 7, halfLifeSeconds: 600, asFeatures: false },
+      feedback: { rewardWindowSeconds: 60 },
+    };
+    const batched = setup(config);
+    const single = setup(config);
+    const ticked = setup(config);
+    const catalog = items(30, (i) => `g${i % 4}`);
+    const kinds = ['ignore', 'dismiss', 'ignore', 'click', 'dismiss'] as const;
+    for (let round = 0; round < 12; round++) {
+      const candidates = catalog.slice((round * 5) % 25, ((round * 5) % 25) + 5);
+      for (const x of [batched, single, ticked]) x.advance(7 * MIN);
+      const rb = batched.engine.rank('m', { context: {}, candidates, slots: 5, userId: 'u' });
+      const rs = single.engine.rank('m', { context: {}, candidates, slots: 5, userId: 'u' });
+      const rt = ticked.engine.rank('m', { context: {}, candidates, slots: 5, userId: 'u' });
+      const events = (eventId: string, slate: typeof rb.slate) => slate.map((x, j) => ({ eventId, itemId: x.id, kind: kinds[(j + round) % 5]! }));
+      batched.engine.feedbackBatch('m', events(rb.eventId, rb.slate));
+      for (const e of events(rs.eventId, rs.slate)) single.engine.feedback('m', e);
+      // No feedback: the five windows close together as ignores, at one deadline.
+      ticked.advance(61_000);
+      expect(ticked.engine.tick()).toBe(5);
+      const b = JSON.stringify(batched.store.getUserState('m', 'u'));
+      expect(b).toBe(JSON.stringify(single.store.getUserState('m', 'u')));
+    }
+    const fatigue = (batched.store.getUserState('m', 'u') as { fatigue: Record<string, unknown> }).fatigue;
+    expect(Object.keys(fatigue).length).toBe(7);
+    // The ticked user's memory: every shown item was rejected, the cap holds.
+    const tickedFatigue = (ticked.store.getUserState('m', 'u') as { fatigue: Record<string, readonly [number, number]> }).fatigue;
+    expect(Object.keys(tickedFatigue).length).toBe(7);
+  });
+});
+
 describe('exploration budget', () => {
   test('the per-user token bucket is never exceeded and every explored slot is in the ledger', () => {
     const { engine, store, advance } = setup({

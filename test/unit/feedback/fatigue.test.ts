@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { createRng } from '../../../src/core/rng.js';
 import { fatigueConfigSchema } from '../../../src/engine/config.js';
-import { fatigueAt, foldFatigue, type FatigueState } from '../../../src/feedback/fatigue.js';
+import { draftFatigue, fatigueAt, foldFatigue, foldFatigueDraft, type FatigueState } from '../../../src/feedback/fatigue.js';
 
 /** Half-life of 1 s: decays over whole half-lives are exact powers of two. */
 const H = 1000;
@@ -245,6 +245,59 @@ test('forgetting keeps exactly the counts whose decayed value is ≥ 1e-3, at an
   // Both outcomes occur many times (the grid is not one-sided).
   expect(kept).toBeGreaterThan(50);
   expect(cases - kept).toBeGreaterThan(50);
+});
+
+describe('folding in place (draftFatigue, foldFatigueDraft)', () => {
+  test('any sequence of outcomes gives, after each one, the text foldFatigue gives one by one', () => {
+    // Outcomes at repeated times (a slate's windows close together), earlier times, tiny
+    // amounts (counts written below the forgetting threshold), positives and caps.
+    for (const [seed, cap] of [['draft-a', Infinity], ['draft-b', 12], ['draft-c', 3]] as const) {
+      const rng = createRng(seed);
+      let at = 0;
+      let state: FatigueState = { 'i:seeded': [0.002, 0], 'g:seeded': [5, -30_000] };
+      let draft = draftFatigue(state, reject('first', at, 'gf'), H, cap);
+      state = foldFatigue(state, reject('first', at, 'gf'), H, cap);
+      let skipped = 0;
+      for (let n = 0; n < 3000; n++) {
+        const u = rng.uniform();
+        // Same time as before (about half), later, or a little earlier.
+        at = u < 0.5 ? at : u < 0.9 ? at + rng.int(3 * H) : at - rng.int(H);
+        const e = {
+          itemId: `it${rng.int(60)}`,
+          ...(rng.uniform() < 0.6 ? { group: `gr${rng.int(8)}` } : {}),
+          rejection: rng.uniform() < 0.8,
+          amount: rng.uniform() < 0.1 ? 0.0004 : rng.uniform() < 0.5 ? 1 : 0.01 + rng.uniform(),
+          at,
+        };
+        if (e.at === draft.cleanAt) skipped++;
+        if (rng.uniform() < 0.05) {
+          // A new call: the stored state starts a new draft.
+          draft = draftFatigue(state, e, H, cap);
+        } else {
+          foldFatigueDraft(draft, e, H, cap);
+        }
+        const before = JSON.stringify(state);
+        const next = foldFatigue(state, e, H, cap);
+        expect(JSON.stringify(state)).toBe(before); // foldFatigue never mutates its input
+        state = next;
+        expect(JSON.stringify(draft.entries), `${seed} #${n}`).toBe(JSON.stringify(state));
+        expect(draft.size).toBe(Object.keys(state).length);
+      }
+      // The shortcut (no forgetting pass) was taken often, so it was tested.
+      expect(skipped).toBeGreaterThan(1000);
+    }
+  });
+
+  test('a draft never mutates the state it starts from', () => {
+    const state: FatigueState = { 'i:a': [2, 0], 'g:x': [1, 0] };
+    const text = JSON.stringify(state);
+    const draft = draftFatigue(state, reject('a', 100, 'x'), H);
+    foldFatigueDraft(draft, reject('b', 100, 'x'), H);
+    foldFatigueDraft(draft, positive('a', 200), H);
+    expect(JSON.stringify(state)).toBe(text);
+    expect(draft.entries).not.toBe(state);
+    expect(Object.keys(draft.entries)).toEqual(['g:x', 'i:b']);
+  });
 });
 
 describe('fatigueConfigSchema.maxEntries', () => {
