@@ -25,11 +25,12 @@
  * Usage: npm run bench:http [-- --duration 10 --modes process,power --decision-threads 1,0 --phases feedback,max,rates,paced
  *                                --profile dir --covariance full|diagonal --dense 256
  *                                --policy linear-gaussian|uniform --reward-window s --server-node-args "flags"
- *                                --max-pending-ranks n]
+ *                                --max-pending-ranks n --paced-client raw|node|raw,node]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,13 +214,99 @@ async function stopServer(child: ChildProcess): Promise<void> {
 const MAX_IN_FLIGHT = 200;
 
 /**
+ * `--paced-client raw|node` (or `raw,node`: both, one after the other at each rate): how the
+ * paced client sends. `raw` (default) writes each request's bytes on a pool of keep-alive TCP
+ * connections and reads only the status line, Content-Length and body of the answer; `node` uses
+ * node:http's client, which costs the shared cores more CPU per request (bench:http prints the
+ * client's CPU per request).
+ */
+const PACED_CLIENTS = argOf('--paced-client', 'raw').split(',') as Array<'raw' | 'node'>;
+
+/** One keep-alive connection of the raw paced client, with the answer it is reading. */
+interface RawConnection {
+  readonly socket: Socket;
+  /** Bytes of the current answer so far. */
+  pending: Buffer[];
+  pendingBytes: number;
+  /** Called once with the answer's status (0 on a connection error). */
+  done: ((status: number) => void) | null;
+}
+
+/** Status and total length (headers + body) of an HTTP/1.1 answer in `buf`, or null while incomplete. */
+function answerIn(buf: Buffer): { status: number; length: number } | null {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return null;
+  const head = buf.toString('latin1', 0, end);
+  const status = Number(head.slice(9, 12));
+  const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  const length = end + 4 + (m ? Number(m[1]) : 0);
+  return buf.length >= length ? { status, length } : null;
+}
+
+/** Send `body` as a rank request on a raw connection from `idle` (or a new one); `done` gets the status. */
+function rawSender(url: string): { send: (body: string, done: (status: number) => void) => boolean; close: () => void } {
+  const target = new URL(url);
+  const port = Number(target.port);
+  const idle: RawConnection[] = [];
+  const all = new Set<RawConnection>();
+  const head = `POST /v1/models/${MODEL}/rank HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\nContent-Length: `;
+  const finish = (c: RawConnection, status: number) => {
+    const done = c.done;
+    c.done = null;
+    c.pending = [];
+    c.pendingBytes = 0;
+    if (status > 0) idle.push(c);
+    else {
+      all.delete(c);
+      c.socket.destroy();
+    }
+    done?.(status);
+  };
+  const connection = (): RawConnection => {
+    const socket = connect(port, target.hostname);
+    socket.setNoDelay(true);
+    const c: RawConnection = { socket, pending: [], pendingBytes: 0, done: null };
+    socket.on('data', (chunk: Buffer) => {
+      c.pending.push(chunk);
+      c.pendingBytes += chunk.length;
+      const buf = c.pending.length === 1 ? c.pending[0]! : Buffer.concat(c.pending, c.pendingBytes);
+      c.pending = [buf];
+      const a = answerIn(buf);
+      if (a) finish(c, a.status);
+    });
+    socket.on('error', () => finish(c, 0));
+    socket.on('close', () => {
+      all.delete(c);
+      const i = idle.indexOf(c);
+      if (i >= 0) idle.splice(i, 1);
+      if (c.done) finish(c, 0);
+    });
+    all.add(c);
+    return c;
+  };
+  return {
+    send(body, done) {
+      const c = idle.pop() ?? (all.size < MAX_IN_FLIGHT ? connection() : null);
+      if (!c) return false;
+      c.done = done;
+      c.socket.write(`${head}${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return true;
+    },
+    close() {
+      for (const c of all) c.socket.destroy();
+    },
+  };
+}
+
+/**
  * An open-loop client at a fixed rate: request i is due at start + i/rate and sent then (a 1 ms
  * ticker), whatever the server is doing; its latency runs from the due time to the last byte of
  * the answer, so queueing at the client or server counts (no coordinated omission). autocannon's
  * `overallRate` instead gives each connection a per-second quota that it sends back to back at
  * the start of every second, so its latencies measure bursts, not a steady rate.
  */
-async function paced(url: string, rate: number, seconds: number, prefix: string): Promise<{ achieved: number; answered: number; p50: number; p99: number; errors: number; shed: number; dropped: number }> {
+async function paced(url: string, rate: number, seconds: number, prefix: string, client: 'raw' | 'node'): Promise<{ achieved: number; answered: number; p50: number; p99: number; errors: number; shed: number; dropped: number }> {
+  const raw = client === 'raw' ? rawSender(url) : null;
   const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
   const target = new URL(`${url}/v1/models/${MODEL}/rank`);
   const total = Math.round(rate * seconds);
@@ -240,28 +327,30 @@ async function paced(url: string, rate: number, seconds: number, prefix: string)
         dropped++;
         return;
       }
-      inFlight++;
       const body = `{"eventId":"${prefix}${eventCounter++}",${bodies[sent % bodies.length]!.slice(1)}`;
+      const answered = (status: number) => {
+        const now = performance.now();
+        lastDone = now;
+        if (status === 200) latencies.push(now - due);
+        else if (status === 503) shed++;
+        else errors++;
+        inFlight--;
+        finishIfDone();
+      };
+      if (raw) {
+        if (raw.send(body, answered)) inFlight++;
+        else dropped++;
+        return;
+      }
+      inFlight++;
       const req = httpRequest(
         { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
         (res) => {
           res.resume();
-          res.on('end', () => {
-            const now = performance.now();
-            lastDone = now;
-            if (res.statusCode === 200) latencies.push(now - due);
-            else if (res.statusCode === 503) shed++;
-            else errors++;
-            inFlight--;
-            finishIfDone();
-          });
+          res.on('end', () => answered(res.statusCode ?? 0));
         },
       );
-      req.on('error', () => {
-        errors++;
-        inFlight--;
-        finishIfDone();
-      });
+      req.on('error', () => answered(0));
       req.end(body);
     };
     const tick = () => {
@@ -277,6 +366,7 @@ async function paced(url: string, rate: number, seconds: number, prefix: string)
     tick();
   });
   agent.destroy();
+  raw?.close();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => (latencies.length > 0 ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! : NaN);
   return { achieved: latencies.length / ((lastDone - start) / 1000), answered: latencies.length, p50: q(0.5), p99: q(0.99), errors, shed, dropped };
@@ -454,15 +544,15 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
     for (const rate of PHASES.has('rates') ? [100, 300, 1000] : []) {
       await run(`autocannon overallRate ${rate}/s (10 conn)`, { connections: 10, duration: DURATION, overallRate: rate, requests: [rankRequest(`${mode}-r${rate}-`, false)] });
     }
-    for (const rate of PHASES.has('paced') ? [100, 300, 1000] : []) {
+    for (const [rate, client] of (PHASES.has('paced') ? [100, 300, 1000] : []).flatMap((r) => PACED_CLIENTS.map((c) => [r, c] as const))) {
       const before = await rankLatencyBuckets(url);
       const mark = cpuMark(child.pid);
-      const p = await paced(url, rate, DURATION, `${mode}-p${rate}-`);
+      const p = await paced(url, rate, DURATION, `${mode}-p${rate}${client}-`, client);
       const cpu = cpuPerRequest(child.pid, threads, mark, cpuMark(child.pid), p.answered);
       const server = bucketQuantiles(before, await rankLatencyBuckets(url));
       rows.push({
         mode,
-        phase: `paced open loop ${rate}/s`,
+        phase: `paced open loop ${rate}/s${PACED_CLIENTS.length > 1 || client !== 'raw' ? ` (${client} client)` : ''}`,
         rate: `${fmt(p.achieved, 0)} rank/s`,
         p50: fmt(p.p50, 2),
         p99: fmt(p.p99, 2),
@@ -471,7 +561,7 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
         cpuTotal: cpu.total,
       });
       rows.push({ mode, phase: `  same, server-side (its histogram)`, rate: `${fmt(server.within10 * 100, 1)}% ≤ 10 ms`, p50: server.p50, p99: server.p99, errors: '', cpu: '' });
-      process.stderr.write(`${mode} paced ${rate}/s: ${fmt(p.achieved, 0)} rank/s p50 ${fmt(p.p50, 2)} ms p99 ${fmt(p.p99, 2)} ms dropped ${p.dropped}; server-side p50 ${server.p50} p99 ${server.p99} ms\n`);
+      process.stderr.write(`${mode} paced ${rate}/s (${client}): ${fmt(p.achieved, 0)} rank/s p50 ${fmt(p.p50, 2)} ms p99 ${fmt(p.p99, 2)} ms dropped ${p.dropped}; server-side p50 ${server.p50} p99 ${server.p99} ms\n`);
     }
   } finally {
     await stopServer(child);
