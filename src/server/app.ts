@@ -190,14 +190,15 @@ export function createApp(deps: AppDeps): Express {
     limit: limits.bodyBytes,
     fallback: express.json({ limit: limits.bodyBytes, strict: true, type: 'application/json' }),
   });
-  /**
-   * Everything before a handler, in one middleware: the route label for metrics, the key check
-   * (before the body is read), the content-type check and the size-limited JSON parser.
-   */
   /** Ranks routed and not yet answered (admission control, see AppLimits.maxPendingRanks). */
   let ranksInProgress = 0;
   metrics.countRanksInProgress(() => ranksInProgress);
 
+  /**
+   * Everything before a handler, in one middleware: the route label for metrics, the key check
+   * (before the body is read), admission (rank only: see AppLimits.maxPendingRanks), the
+   * content-type check and the size-limited JSON parser.
+   */
   const prelude =
     (path: string, role: Role | null, body: 'required' | 'optional' | 'none', admission: boolean): RequestHandler =>
     (req, res, next) => {
