@@ -251,6 +251,17 @@ function gatherRow(S: Float64Array, ra: number, list: Int32Array, p: number, suu
 /** Sherman–Morrison steps on Σ before it is recomputed from the factor (bounds rounding drift). */
 const SIGMA_RESYNC = 1000;
 
+/**
+ * Updates Σ follows without a decision reading it before it is dropped instead (and recomputed
+ * by the next decision that needs it). A Sherman–Morrison step costs about n²/2 multiply-adds
+ * (plus n per touched entry) and a recomputation from the factor about n³/3, so past ~2n/3
+ * updates with no decision in between (a feedback batch, a backlog of closing windows) keeping
+ * Σ costs more than rebuilding it once.
+ */
+function sigmaIdleLimit(n: number): number {
+  return Math.max(8, Math.floor((2 * n) / 3));
+}
+
 /** Cost of one standard normal draw in multiply-adds (alea + Marsaglia polar: ≈ 40 ns, measured). */
 const NORMAL_COST = 30;
 
@@ -505,15 +516,18 @@ export class LinearPosterior {
    * Σ = Λ_s⁻¹ of the shared block (lower triangle, row stride `sigmaCap`) for score-space plans
    * (shared structure only): recomputed from L when invalid (n³/3), else kept by a
    * Sherman–Morrison step per update (n²/2). Invalidated by decay, restore, snapshot, a
-   * re-layout of the block, an ill-conditioned step, and every {@link SIGMA_RESYNC} steps — so it
-   * is a deterministic function of the state at the last snapshot and the updates since, and a
-   * restored posterior continues bit-identically.
+   * re-layout of the block, an ill-conditioned step, every {@link SIGMA_RESYNC} steps, and after
+   * {@link sigmaIdleLimit} updates that no decision read — so it is a deterministic function of
+   * the state at the last snapshot and the updates and decisions since, and a restored posterior
+   * continues bit-identically.
    */
   private sigma = new Float64Array(0);
   private sigmaValid = false;
   private sigmaCap = 0;
   private sigmaN = 0;
   private sigmaSteps = 0;
+  /** Updates folded into Σ since a decision last read it (see {@link sigmaIdleLimit}). */
+  private sigmaIdle = 0;
   private sigmaU = new Float64Array(0);
   /** Score-plan scratch: position of each dense slot in the decision's union U, by stamp. */
   private uPos = new Int32Array(0);
@@ -748,7 +762,7 @@ export class LinearPosterior {
       S[a * cap + a] = 1 / this.lambda0;
     }
     this.sigmaN = ns;
-    if (++this.sigmaSteps > SIGMA_RESYNC) {
+    if (++this.sigmaSteps > SIGMA_RESYNC || ++this.sigmaIdle > sigmaIdleLimit(ns)) {
       this.sigmaValid = false;
       return;
     }
@@ -1082,7 +1096,10 @@ export class LinearPosterior {
     const sh = this.shared!;
     const ns = sh.n;
     this.ensureMean(sh);
-    if (ns > 0) this.ensureSigma(sh);
+    if (ns > 0) {
+      this.ensureSigma(sh);
+      this.sigmaIdle = 0;
+    }
     let total = 0;
     for (let i = 0; i < k; i++) total += input.arms[i]!.nnz;
     plan.reserve(k, total);

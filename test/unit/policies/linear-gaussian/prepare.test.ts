@@ -362,8 +362,9 @@ describe('linear-gaussian prepare', () => {
         live.update(back.x, back.r, -back.w);
         fresh.update(back.x, back.r, -back.w);
       }
-      // Plans between updates (as ranks between feedback) keep Σ valid, so updates fold into it.
-      if (t % 50 === 5) live.summarize(input, mean, sdLive);
+      // Plans between updates (as ranks between feedback) keep Σ valid, so updates fold into it
+      // (about 27 updates apart: fewer than the ~2n/3 after which an unread Σ is dropped).
+      if (t % 20 === 5) live.summarize(input, mean, sdLive);
     }
     live.summarize(input, mean, sdLive);
     // Fresh: Σ recomputed from the factor once, at the end.
@@ -383,6 +384,41 @@ describe('linear-gaussian prepare', () => {
         restored.update(f.x, f.r, f.w);
       }
     }
+  });
+
+  test('a Σ that no decision reads for more than ~2n/3 updates is dropped: the next decision draws what a posterior that never kept Σ draws, bit for bit', () => {
+    const config = { structure: 'shared' as const, maxDenseDims: 48 };
+    const rng = createRng('sigma-idle');
+    const fold = () => ({ x: { itemId: 'i', context: randomVector(rng, 30, 3), arm: randomVector(rng, 60, 1 + rng.int(6)) }, r: rng.normal(), w: 0.5 + rng.uniform() });
+    const warm = Array.from({ length: 300 }, fold);
+    const input: DecisionFeatures = {
+      dim: DIM,
+      itemIds: Array.from({ length: 10 }, (_, i) => `c${i}`),
+      context: randomVector(rng, 30, 2),
+      arms: Array.from({ length: 10 }, () => randomVector(rng, 60, 1 + rng.int(6))),
+    };
+    const k = 10;
+    const a = new Float64Array(k);
+    const b = new Float64Array(k);
+    const sd = new Float64Array(k);
+    const live = policyOf(config);
+    const canonical = policyOf(config);
+    for (const f of warm) {
+      live.update(f.x, f.r, f.w);
+      canonical.update(f.x, f.r, f.w);
+    }
+    // The dense block is full (48 slots): the limit is 32 updates without a decision.
+    live.summarize(input, new Float64Array(k), sd); // Σ valid: later updates fold into it
+    const burst = Array.from({ length: 40 }, fold);
+    for (const f of burst) {
+      live.update(f.x, f.r, f.w);
+      canonical.update(f.x, f.r, f.w);
+    }
+    // `canonical` never planned: its Σ is recomputed from the factor at its first plan; `live`
+    // dropped its Σ after 32 unread updates, so it recomputes too — from the same factor.
+    live.prepare!(input, 1, MANY)(createRng('after-burst'), a);
+    canonical.prepare!(input, 1, MANY)(createRng('after-burst'), b);
+    expect(Array.from(a)).toEqual(Array.from(b));
   });
 
   test('rejects what sample rejects: a bad temperature, mismatched shapes, a short output', () => {
