@@ -645,8 +645,7 @@ export class Model {
     const results: FeedbackResult[] = [];
     store.transaction(() => {
       let ordinal = this.ordinals;
-      // Fatigue states folded in this transaction (folded in place by the next outcome of the
-      // same user; written at its end, never folded into after it).
+      // Fatigue states folded in this transaction, by user: written once, after the last outcome.
       const drafts: FatigueDrafts = new Map();
       for (const { event, d, shown } of checked) {
         const at = event.at ?? now;
@@ -677,11 +676,11 @@ export class Model {
           ? resolution
           : resolveFeedback({ ...this.semantics, learnSilence: true }, event.kind, event.value, shown.position, standing, windowOpen);
         if (effect.apply) {
-          const nextUser = this.fatigueAfter(d, shown.itemId, effect.apply.kind, at, drafts);
-          if (nextUser && d.userId !== undefined) store.putUserState(this.modelId, d.userId, nextUser);
+          this.foldFatigue(d, shown.itemId, effect.apply.kind, at, drafts);
         }
         results.push({ accepted: true, outcomes: written.length - before });
       }
+      this.putFolded(drafts);
     });
     for (const o of written) this.fold(o);
     return results;
@@ -705,7 +704,8 @@ export class Model {
       const written: OutcomeRecord[] = [];
       store.transaction(() => {
         let ordinal = this.ordinals;
-        // A slate's windows close together: its user's fatigue is copied once, then folded in place.
+        // A slate's windows close together: its user's fatigue is copied once, folded in place,
+        // and written once.
         const drafts: FatigueDrafts = new Map();
         for (const w of due) {
           if (!store.closeWindow(this.modelId, w.eventId, w.itemId)) continue;
@@ -715,9 +715,9 @@ export class Model {
           if (!d) continue;
           const s = silenceOutcome(this.semantics, w.position);
           if (this.semantics.learnSilence) written.push(this.appendOutcome(d, w.position, w.itemId, s, w.deadline, ordinal++));
-          const nextUser = this.fatigueAfter(d, w.itemId, 'ignored', w.deadline, drafts);
-          if (nextUser && d.userId !== undefined) store.putUserState(this.modelId, d.userId, nextUser);
+          this.foldFatigue(d, w.itemId, 'ignored', w.deadline, drafts);
         }
+        this.putFolded(drafts);
       });
       for (const o of written) this.fold(o);
       if (due.length < batch || closed >= max) break;
@@ -1162,34 +1162,39 @@ export class Model {
   }
 
   /**
-   * The user's fatigue state after an outcome of `kind` (null when nothing changes). `drafts`
-   * holds the states this call (one transaction) has already folded, by user: a further outcome
-   * of the same user is folded into that draft in place (the same state as folding a copy each
-   * time, see foldFatigueDraft) instead of copying the user's whole memory once per outcome.
+   * Fold an outcome of `kind` into its user's fatigue memory (nothing for other kinds, or without
+   * a user or fatigue). `drafts` holds the states this call (one transaction) has folded so far,
+   * by user: the first outcome of a user copies the stored memory, later ones fold into that copy
+   * in place (the same state as folding a copy each time, see foldFatigueDraft), and
+   * {@link putFolded} hands each state to the store once, after the last — so a state the store
+   * holds is never changed afterwards.
    */
-  private fatigueAfter(d: DecisionRecord, itemId: string, kind: OutcomeRecord['kind'], at: number, drafts: FatigueDrafts): UserRecord | null {
-    if (!this.config.fatigue.enabled || d.userId === undefined) return null;
+  private foldFatigue(d: DecisionRecord, itemId: string, kind: OutcomeRecord['kind'], at: number, drafts: FatigueDrafts): void {
+    if (!this.config.fatigue.enabled || d.userId === undefined) return;
     const positive = kind === 'click' || kind === 'convert';
     const rejection = kind === 'ignored' || kind === 'dismiss';
-    if (!positive && !rejection) return null;
+    if (!positive && !rejection) return;
     const group = d.candidates.find((c) => c.id === itemId)?.group;
     const event = { itemId, ...(group !== undefined ? { group } : {}), rejection, amount: 1, at };
     const open = drafts.get(d.userId);
     if (open) {
       foldFatigueDraft(open.draft, event, this.halfLifeMs, this.config.fatigue.maxEntries);
-      return open.record;
+      return;
     }
     const user = this.loadUser(d.userId);
     const draft = draftFatigue(user.fatigue, event, this.halfLifeMs, this.config.fatigue.maxEntries);
-    const record: UserRecord = { ...user, fatigue: draft.entries };
-    drafts.set(d.userId, { draft, record });
-    return record;
+    drafts.set(d.userId, { draft, record: { ...user, fatigue: draft.entries } });
+  }
+
+  /** Write the user states {@link foldFatigue} folded in this call, each once, in first-touch order. */
+  private putFolded(drafts: FatigueDrafts): void {
+    for (const [userId, { record }] of drafts) this.deps.store.putUserState(this.modelId, userId, record);
   }
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** Fatigue states folded in one transaction, by user id (see Model.fatigueAfter). */
+/** Fatigue states folded in one transaction, by user id (see Model.foldFatigue). */
 type FatigueDrafts = Map<string, { readonly draft: FatigueDraft; readonly record: UserRecord }>;
 
 /** The error for a reused eventId. */
