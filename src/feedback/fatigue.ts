@@ -22,23 +22,27 @@ const FORGOTTEN = 1e-3;
 /** The decayed count of `key` at `now` (0 when absent). */
 export function fatigueAt(state: FatigueState | undefined, key: string, now: number, halfLifeMs: number): number {
   const e = state?.[key];
-  if (!e) return 0;
-  const dt = Math.max(0, now - e[1]);
-  return e[0] * Math.pow(2, -dt / halfLifeMs);
+  return e ? decayedAt(e, now, halfLifeMs) : 0;
+}
+
+/** Entry `e` = [count, at-ms] decayed to `now` (no growth for a `now` before `at`). */
+function decayedAt(e: readonly [number, number], now: number, halfLifeMs: number): number {
+  return e[0] * Math.pow(2, -Math.max(0, now - e[1]) / halfLifeMs);
 }
 
 /**
- * Whether a count `value` last written `dt` ms before a fold is still remembered then:
- * value·2^(−dt/halfLife) ≥ {@link FORGOTTEN}. Most entries are far from that threshold, so the
+ * Whether entry `e` = [value, at] is still remembered at `now`: value·2^(−dt/halfLife) ≥
+ * {@link FORGOTTEN} with dt = max(0, now − at). Most entries are far from that threshold, so the
  * answer mostly needs no power: with r = dt/halfLife, value ≥ 1 and r ≤ 9.9 leave at least
  * 2^−9.9 ≈ 1.049e-3, value ≥ 0.1 and r ≤ 6.6 at least 0.1·2^−6.6 ≈ 1.031e-3, value ≥ 0.01 and
  * r ≤ 3.3 at least 0.01·2^−3.3 ≈ 1.015e-3 — above 1e-3 by far more than any rounding, so these
  * shortcuts answer exactly as the full test, which decides every other case.
  */
-function remembered(value: number, dt: number, halfLifeMs: number): boolean {
-  const r = dt / halfLifeMs;
+function remembered(e: readonly [number, number], now: number, halfLifeMs: number): boolean {
+  const value = e[0];
+  const r = Math.max(0, now - e[1]) / halfLifeMs;
   if (value >= 1 ? r <= 9.9 : value >= 0.1 ? r <= 6.6 : value >= 0.01 && r <= 3.3) return true;
-  return value * Math.pow(2, -dt / halfLifeMs) >= FORGOTTEN;
+  return decayedAt(e, now, halfLifeMs) >= FORGOTTEN;
 }
 
 /**
@@ -115,14 +119,14 @@ function checkMaxEntries(maxEntries: number): void {
  */
 export function draftFatigue(state: FatigueState | undefined, event: FatigueEvent, halfLifeMs: number, maxEntries = Number.POSITIVE_INFINITY): FatigueDraft {
   checkMaxEntries(maxEntries);
+  // Carry over what is not yet forgotten (one filtering pass: measured faster than copying every
+  // entry and then deleting the forgotten ones), decayed to a common time only when touched.
   const entries: Record<string, readonly [number, number]> = {};
   let size = 0;
-  // Carry over what is not yet forgotten, decayed to a common time only when touched.
   if (state) {
-    const now = event.at;
     for (const k of Object.keys(state)) {
       const v = state[k]!;
-      if (remembered(v[0], Math.max(0, now - v[1]), halfLifeMs)) {
+      if (remembered(v, event.at, halfLifeMs)) {
         entries[k] = v;
         size++;
       }
@@ -150,8 +154,7 @@ export function foldFatigueDraft(draft: FatigueDraft, event: FatigueEvent, halfL
   if (event.at !== draft.cleanAt) {
     const now = event.at;
     for (const k of Object.keys(entries)) {
-      const v = entries[k]!;
-      if (!remembered(v[0], Math.max(0, now - v[1]), halfLifeMs)) {
+      if (!remembered(entries[k]!, now, halfLifeMs)) {
         delete entries[k];
         draft.size--;
       }
@@ -186,11 +189,11 @@ function applyOutcome(
     const present = Object.hasOwn(entries, k);
     if (event.rejection) {
       const old = before[j];
-      const value = (old ? old[0] * Math.pow(2, -Math.max(0, event.at - old[1]) / halfLifeMs) : 0) + event.amount;
+      const value = (old ? decayedAt(old, event.at, halfLifeMs) : 0) + event.amount;
       entries[k] = [value, event.at];
       if (!present) draft.size++;
       // Written at event.at: remembered there only when the count itself reaches the threshold.
-      if (!remembered(value, 0, halfLifeMs)) draft.cleanAt = Number.NaN;
+      if (!(value >= FORGOTTEN)) draft.cleanAt = Number.NaN;
     } else if (present) {
       delete entries[k];
       draft.size--;
