@@ -226,24 +226,26 @@ const PACED_CLIENTS = argOf('--paced-client', 'raw').split(',') as Array<'raw' |
 interface RawConnection {
   readonly socket: Socket;
   /** Bytes of the current answer so far. */
-  pending: Buffer[];
-  pendingBytes: number;
+  received: Buffer;
   /** Called once with the answer's status (0 on a connection error). */
   done: ((status: number) => void) | null;
 }
 
-/** Status and total length (headers + body) of an HTTP/1.1 answer in `buf`, or null while incomplete. */
-function answerIn(buf: Buffer): { status: number; length: number } | null {
+/** The status of the HTTP/1.1 answer in `buf` once all of it (headers and Content-Length bytes) is there, else null. */
+function completeAnswer(buf: Buffer): number | null {
   const end = buf.indexOf('\r\n\r\n');
   if (end < 0) return null;
   const head = buf.toString('latin1', 0, end);
-  const status = Number(head.slice(9, 12));
   const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-  const length = end + 4 + (m ? Number(m[1]) : 0);
-  return buf.length >= length ? { status, length } : null;
+  return buf.length >= end + 4 + (m ? Number(m[1]) : 0) ? Number(head.slice(9, 12)) : null;
 }
 
-/** Send `body` as a rank request on a raw connection from `idle` (or a new one); `done` gets the status. */
+/**
+ * The raw paced client: `send` writes a rank request on an idle keep-alive connection (or a new
+ * one, up to MAX_IN_FLIGHT; false when none is left) and calls `done` with the answer's status.
+ */
+const EMPTY = Buffer.alloc(0);
+
 function rawSender(url: string): { send: (body: string, done: (status: number) => void) => boolean; close: () => void } {
   const target = new URL(url);
   const port = Number(target.port);
@@ -253,8 +255,7 @@ function rawSender(url: string): { send: (body: string, done: (status: number) =
   const finish = (c: RawConnection, status: number) => {
     const done = c.done;
     c.done = null;
-    c.pending = [];
-    c.pendingBytes = 0;
+    c.received = EMPTY;
     if (status > 0) idle.push(c);
     else {
       all.delete(c);
@@ -265,14 +266,11 @@ function rawSender(url: string): { send: (body: string, done: (status: number) =
   const connection = (): RawConnection => {
     const socket = connect(port, target.hostname);
     socket.setNoDelay(true);
-    const c: RawConnection = { socket, pending: [], pendingBytes: 0, done: null };
+    const c: RawConnection = { socket, received: EMPTY, done: null };
     socket.on('data', (chunk: Buffer) => {
-      c.pending.push(chunk);
-      c.pendingBytes += chunk.length;
-      const buf = c.pending.length === 1 ? c.pending[0]! : Buffer.concat(c.pending, c.pendingBytes);
-      c.pending = [buf];
-      const a = answerIn(buf);
-      if (a) finish(c, a.status);
+      c.received = c.received.length === 0 ? chunk : Buffer.concat([c.received, chunk]);
+      const status = completeAnswer(c.received);
+      if (status !== null) finish(c, status);
     });
     socket.on('error', () => finish(c, 0));
     socket.on('close', () => {
@@ -307,7 +305,7 @@ function rawSender(url: string): { send: (body: string, done: (status: number) =
  */
 async function paced(url: string, rate: number, seconds: number, prefix: string, client: 'raw' | 'node'): Promise<{ achieved: number; answered: number; p50: number; p99: number; errors: number; shed: number; dropped: number }> {
   const raw = client === 'raw' ? rawSender(url) : null;
-  const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+  const agent = raw ? null : new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
   const target = new URL(`${url}/v1/models/${MODEL}/rank`);
   const total = Math.round(rate * seconds);
   const latencies: number[] = [];
@@ -344,7 +342,7 @@ async function paced(url: string, rate: number, seconds: number, prefix: string,
       }
       inFlight++;
       const req = httpRequest(
-        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent: agent ?? undefined, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
         (res) => {
           res.resume();
           res.on('end', () => answered(res.statusCode ?? 0));
@@ -365,7 +363,7 @@ async function paced(url: string, rate: number, seconds: number, prefix: string,
     };
     tick();
   });
-  agent.destroy();
+  agent?.destroy();
   raw?.close();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => (latencies.length > 0 ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! : NaN);
