@@ -676,7 +676,7 @@ export class Model {
           ? resolution
           : resolveFeedback({ ...this.semantics, learnSilence: true }, event.kind, event.value, shown.position, standing, windowOpen);
         if (effect.apply) {
-          this.foldFatigue(d, shown.itemId, effect.apply.kind, at, drafts);
+          this.foldUserFatigue(d, shown.itemId, effect.apply.kind, at, drafts);
         }
         results.push({ accepted: true, outcomes: written.length - before });
       }
@@ -715,7 +715,7 @@ export class Model {
           if (!d) continue;
           const s = silenceOutcome(this.semantics, w.position);
           if (this.semantics.learnSilence) written.push(this.appendOutcome(d, w.position, w.itemId, s, w.deadline, ordinal++));
-          this.foldFatigue(d, w.itemId, 'ignored', w.deadline, drafts);
+          this.foldUserFatigue(d, w.itemId, 'ignored', w.deadline, drafts);
         }
         this.putFolded(drafts);
       });
@@ -1169,7 +1169,7 @@ export class Model {
    * {@link putFolded} hands each state to the store once, after the last — so a state the store
    * holds is never changed afterwards.
    */
-  private foldFatigue(d: DecisionRecord, itemId: string, kind: OutcomeRecord['kind'], at: number, drafts: FatigueDrafts): void {
+  private foldUserFatigue(d: DecisionRecord, itemId: string, kind: OutcomeRecord['kind'], at: number, drafts: FatigueDrafts): void {
     if (!this.config.fatigue.enabled || d.userId === undefined) return;
     const positive = kind === 'click' || kind === 'convert';
     const rejection = kind === 'ignored' || kind === 'dismiss';
@@ -1186,7 +1186,7 @@ export class Model {
     drafts.set(d.userId, { draft, record: { ...user, fatigue: draft.entries } });
   }
 
-  /** Write the user states {@link foldFatigue} folded in this call, each once, in first-touch order. */
+  /** Write the user states {@link foldUserFatigue} folded in this call, each once, in first-touch order. */
   private putFolded(drafts: FatigueDrafts): void {
     for (const [userId, { record }] of drafts) this.deps.store.putUserState(this.modelId, userId, record);
   }
@@ -1194,7 +1194,7 @@ export class Model {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** Fatigue states folded in one transaction, by user id (see Model.foldFatigue). */
+/** Fatigue states folded in one transaction, by user id (see Model.foldUserFatigue). */
 type FatigueDrafts = Map<string, { readonly draft: FatigueDraft; readonly record: UserRecord }>;
 
 /** The error for a reused eventId. */
