@@ -15,6 +15,11 @@
  *   4. p50/p99 latency at fixed rates 100, 300 and 1,000 rank/s: with autocannon `overallRate`
  *   (latencies corrected for coordinated omission, but sent in per-second bursts, see `paced`),
  *   and with an evenly paced open-loop client.
+ * Then the same-run baselines (phase `baselines`, test/bench/baseline-server.mjs): the HTTP floor
+ * (node:http + JSON.parse) and the framework floor (express 5 + express.json) at saturation, and
+ * an ideal server (node:http, a fixed amount of arithmetic per request, nothing else) at the paced
+ * rates 100 and 300/s, so liubai's p99 can be read against what this host's scheduling alone does
+ * to requests of a similar CPU cost; a summary compares the 300/s rows.
  * Then an in-process breakdown of one rank (medians over 2,000 ranks): JSON parse, validation,
  * featurize, posterior sd, sample, select, propensities, SQLite write, response JSON.
  *
@@ -25,7 +30,8 @@
  * Usage: npm run bench:http [-- --duration 10 --modes process,power --decision-threads 1,0 --phases feedback,max,rates,paced
  *                                --profile dir --covariance full|diagonal --dense 256
  *                                --policy linear-gaussian|uniform --reward-window s --server-node-args "flags"
- *                                --max-pending-ranks n --paced-client raw|node|raw,node]
+ *                                --max-pending-ranks n --paced-client raw|node|raw,node
+ *                                --baseline-work-ms 0,1]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,8 +109,11 @@ const K = SERVING_K;
  * `node scripts/profile-summary.mjs <dir>`).
  */
 const PROFILE_DIR = argOf('--profile', '');
-/** `--phases feedback,max,rates,paced` (default all; the warm-up always runs): e.g. to profile one. */
-const PHASES = new Set(argOf('--phases', 'feedback,max,rates,paced').split(','));
+/**
+ * `--phases feedback,max,rates,paced,baselines` (default all; the warm-up always runs): e.g. to
+ * profile one. `baselines` runs once, after the servers: see {@link benchBaselines}.
+ */
+const PHASES = new Set(argOf('--phases', 'feedback,max,rates,paced,baselines').split(','));
 /** `--server-node-args "--flag --flag"`: extra node/V8 flags for the server process (e.g. GC settings). */
 const SERVER_NODE_ARGS = argOf('--server-node-args', '').split(' ').filter((a) => a !== '');
 /**
@@ -688,8 +697,77 @@ function breakdown(): Array<{ stage: string; median: number }> {
 
 // ───────────────────────────── main ─────────────────────────────
 
+// ───────────────────────────── same-run baselines ─────────────────────────────
+
+const BASELINE_SERVER = join(ROOT, 'test/bench/baseline-server.mjs');
+/**
+ * `--baseline-work-ms 0,1`: the CPU work per request of the ideal servers timed at the paced rates
+ * (phase `baselines`, see baseline-server.mjs).
+ */
+const BASELINE_WORK = argOf('--baseline-work-ms', '0,1').split(',').map(Number);
+
+/** Start a baseline server (see baseline-server.mjs); resolves once it listens. */
+async function startBaseline(kind: 'http' | 'express', workMs: number): Promise<{ child: ChildProcess; url: string; units: number }> {
+  const child = spawn(process.execPath, [BASELINE_SERVER, '--kind', kind, '--work-ms', String(workMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      lines.push(l);
+      if (lines.length === 2) resolve();
+    });
+  });
+  const calibration = JSON.parse(lines[1]!) as { units: number };
+  return { child, url: `http://127.0.0.1:${lines[0]!}`, units: calibration.units };
+}
+
+/**
+ * What any server costs on this host, in the same run as liubai: the HTTP floor (node:http +
+ * JSON.parse) and the framework floor (express 5 + express.json) at saturation, and an ideal
+ * server (node:http, `w` ms of fixed arithmetic per request, no I/O, no threads) at the paced
+ * rates — the tail latency this host's scheduling alone gives work of that size.
+ */
+async function benchBaselines(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const floors: Array<['http' | 'express', string]> = [
+    ['http', 'node:http + JSON.parse'],
+    ['express', 'express 5 + express.json'],
+  ];
+  for (const [kind, label] of floors) {
+    const { child, url } = await startBaseline(kind, 0);
+    try {
+      const request = rankRequest(`base-${kind}-`, false);
+      await autocannon({ url, connections: 10, amount: 2000, requests: [request] });
+      const mark = cpuMark(child.pid);
+      const r = await autocannon({ url, connections: 10, duration: DURATION, requests: [request] });
+      const cpu = cpuPerRequest(child.pid, 0, mark, cpuMark(child.pid), r['2xx']);
+      rows.push({ mode: 'baseline', phase: `${label}: max (10 conn)`, rate: `${fmt(r['2xx'] / r.duration, 0)} req/s`, p50: fmt(r.latency.p50, 2), p99: fmt(r.latency.p99, 2), errors: `${r.non2xx + r.errors + r.timeouts}`, cpu: cpu.text, cpuTotal: cpu.total });
+      process.stderr.write(`baseline ${label}: ${rows[rows.length - 1]!.rate}\n`);
+    } finally {
+      await stopServer(child);
+    }
+  }
+  for (const work of BASELINE_WORK) {
+    const { child, url } = await startBaseline('http', work);
+    try {
+      await paced(url, 300, 1, `base-warm-${work}-`, 'raw');
+      for (const rate of [100, 300]) {
+        const mark = cpuMark(child.pid);
+        const p = await paced(url, rate, DURATION, `base-${work}-${rate}-`, 'raw');
+        const cpu = cpuPerRequest(child.pid, 0, mark, cpuMark(child.pid), p.answered);
+        rows.push({ mode: 'baseline', phase: `ideal server, ${work} ms work (calibrated): paced ${rate}/s`, rate: `${fmt(p.achieved, 0)} req/s`, p50: fmt(p.p50, 2), p99: fmt(p.p99, 2), errors: `${p.errors}${p.dropped > 0 ? ` (+${p.dropped} not sent)` : ''}`, cpu: cpu.text, cpuTotal: cpu.total });
+        process.stderr.write(`baseline ideal ${work} ms at ${rate}/s: p50 ${fmt(p.p50, 2)} p99 ${fmt(p.p99, 2)} ms\n`);
+      }
+    } finally {
+      await stopServer(child);
+    }
+  }
+  return rows;
+}
+
 const all: Row[] = [];
 for (const mode of MODES) for (const threads of THREADS) all.push(...(await benchMode(mode, threads)));
+if (PHASES.has('baselines')) all.push(...(await benchBaselines()));
 
 const header: Row = {
   mode: 'server',
@@ -714,6 +792,13 @@ for (const r of all) {
   if (r.phase.startsWith('max') && r.cpuTotal !== undefined && Number.isFinite(r.cpuTotal)) {
     console.log(`${r.mode}: at ${fmt(r.cpuTotal, 2)} ms of CPU per rank (server + client), ${cores} cores give at most ${fmt((1000 * cores) / r.cpuTotal, 0)} rank/s; measured ${r.rate}`);
   }
+}
+
+// The p99 at 300/s against the ideal servers of the same run (same host, client and moment).
+const at300 = all.filter((r) => r.phase.startsWith('paced open loop 300/s') || (r.mode === 'baseline' && r.phase.endsWith('paced 300/s')));
+if (at300.some((r) => r.mode === 'baseline')) {
+  console.log('\nAt 300 requests/s, same run: p99 against CPU per request (server + client):');
+  for (const r of at300) console.log(`  ${r.mode.padEnd(10)} ${r.phase.padEnd(52)} p99 ${r.p99.padStart(7)} ms at ${fmt(r.cpuTotal ?? NaN, 2)} ms CPU`);
 }
 
 const parts = breakdown();
