@@ -27,7 +27,7 @@
  * (rows `process-t1`, `process-t0`, …): t1 is what `liubai serve` runs (the policy half of each
  * rank on a replica thread), t0 decides in the main thread — the same-run baseline.
  *
- * Usage: npm run bench:http [-- --duration 10 --modes process,power --decision-threads 1,0 --phases feedback,max,rates,paced
+ * Usage: npm run bench:http [-- --duration 10 --modes process,power --decision-threads 1,0 --phases feedback,max,rates,paced,baselines
  *                                --profile dir --covariance full|diagonal --dense 256
  *                                --policy linear-gaussian|uniform --reward-window s --server-node-args "flags"
  *                                --max-pending-ranks n --paced-client raw|node|raw,node
