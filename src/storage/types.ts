@@ -148,7 +148,11 @@ export interface BudgetTotals {
   readonly cost: number;
 }
 
-/** Per-user state the engine keeps between calls (fatigue memory, token bucket, recent groups). */
+/**
+ * Per-user state the engine keeps between calls (fatigue memory, token bucket, recent groups): any
+ * JSON value, given back equal (key order inside a `fatigue` memory may differ). A store may keep
+ * parts of it its own way: the SQLite store keeps a `fatigue` of [count, at] pairs one row per key.
+ */
 export type UserState = unknown;
 
 export interface Store {

@@ -97,7 +97,7 @@ describe('migration 3', () => {
     v2.close();
 
     let store = open();
-    expect(store.migrationsApplied).toBe(1);
+    expect(store.migrationsApplied).toBe(MIGRATIONS.length - 2);
     expect(store.counts(M)).toStrictEqual({ decisions: 1, feedback: 1, outcomes: 1, ledger: 1, openWindows: 2 });
     const triggers = other((db) => db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").pluck().all());
     expect(triggers).toStrictEqual(['outcome_retracted', 'outcome_stands']);

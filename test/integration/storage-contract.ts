@@ -667,6 +667,49 @@ export function storageContract(name: string, open: () => StoreHarness): void {
         expect(store.getUserState(M, 'u2')).toBeUndefined();
         expect(store.getUserState(M2, 'u1')).toBeUndefined();
       });
+
+      test('a fatigue memory of [count, at] pairs comes back exactly through folds (keys changed, added, removed), states without one, and reopening', () => {
+        const fatigue: Record<string, readonly [number, number]> = {};
+        for (let i = 0; i < 300; i++) fatigue[`i:item${i}`] = [1 / (i + 3), 1_000 + i / 4];
+        fatigue['g:"quoted" ✓'] = [2.5e-300, 7];
+        let state: Record<string, unknown> = { bucket: { tokens: 1, at: 5 }, fatigue, recentGroups: ['a'] };
+        store.putUserState(M, 'u1', state);
+        expect(store.getUserState(M, 'u1')).toStrictEqual(state);
+        // A fold: two counts changed, one key added, one forgotten; every other pair is the same.
+        const folded: Record<string, readonly [number, number]> = { ...fatigue, 'i:item7': [3.25, 2_000], 'i:item8': [1 / 3, 2_000], 'i:new': [1, 2_000] };
+        delete folded['i:item9'];
+        state = { ...state, fatigue: folded };
+        store.putUserState(M, 'u1', state);
+        expect(store.getUserState(M, 'u1')).toStrictEqual(state);
+        // A rank: the same memory passed on with a new bucket; another user's memory alongside.
+        state = { ...state, bucket: { tokens: 0.5, at: 9 } };
+        store.transaction(() => {
+          store.putUserState(M, 'u1', state);
+          store.putUserState(M, 'u2', { fatigue: { 'i:item1': [2, 3] } });
+        });
+        expect(store.getUserState(M, 'u1')).toStrictEqual(state);
+        if (h.reopen) {
+          store = h.reopen();
+          expect(store.getUserState(M, 'u1')).toStrictEqual(state);
+          expect(store.getUserState(M, 'u2')).toStrictEqual({ fatigue: { 'i:item1': [2, 3] } });
+        }
+        // A state without a memory, then one whose memory is not pairs, then pairs again.
+        const plain = { bucket: null, recentGroups: [] };
+        store.putUserState(M, 'u1', plain);
+        expect(store.getUserState(M, 'u1')).toStrictEqual(plain);
+        const other = { fatigue: { 'i:x': [1, 2, 3], 'i:y': 'z' } };
+        store.putUserState(M, 'u1', other);
+        expect(store.getUserState(M, 'u1')).toStrictEqual(other);
+        const again = { fatigue: { 'i:x': [0.125, 10] }, bucket: null };
+        store.putUserState(M, 'u1', again);
+        expect(store.getUserState(M, 'u1')).toStrictEqual(again);
+        if (h.reopen) store = h.reopen();
+        expect(store.getUserState(M, 'u1')).toStrictEqual(again);
+        expect(store.getUserState(M, 'u2')).toStrictEqual({ fatigue: { 'i:item1': [2, 3] } });
+        store.putModel(model(M));
+        expect(store.deleteModel(M)).toBe(true);
+        expect(store.getUserState(M, 'u2')).toBeUndefined();
+      });
     });
 
     describe('counts', () => {

@@ -105,6 +105,82 @@ describe('sqlite store specifics', () => {
     expect('representationVersion' in old).toBe(false);
   });
 
+  describe('fatigue memories, one row per key', () => {
+    /** A memory of n entries with awkward doubles (tiny, long fractions) and times. */
+    const memory = (n: number, salt = 0): Record<string, [number, number]> =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`i:item${i}`, [Math.exp(-i / 7 - salt) / 3, 1_795_908_602_013 + i * 0.25]]));
+    const rows = (userId: string) =>
+      inspect((db) => db.prepare('SELECT COUNT(*) FROM user_fatigue WHERE user_id = ?').pluck().get(userId) as number);
+    const stateText = (userId: string) =>
+      inspect((db) => db.prepare('SELECT state FROM user_state WHERE user_id = ?').pluck().get(userId) as string);
+
+    test('a version-3 database upgrades in place: eligible memories move to rows with the same doubles, other states stay whole', () => {
+      const v3 = new Database(path);
+      v3.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+      for (let i = 0; i < 3; i++) v3.exec(MIGRATIONS[i]!);
+      v3.exec('INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0), (2, 0), (3, 0)');
+      const states: Record<string, unknown> = {
+        u1: { bucket: { tokens: 0.3, at: 9 }, fatigue: { ...memory(200), 'g:"quoted" ✓': [1e-300, 5] }, recentGroups: ['g'] },
+        u2: { fatigue: { items: { i1: { rejections: 1.5 } } } },
+        u3: { fatigue: { 'i:a': [1, 2, 3] } },
+        u4: { bucket: null },
+        u5: [1, 2],
+        u6: { fatigue: {} },
+      };
+      const put = v3.prepare('INSERT INTO user_state (model_id, user_id, state) VALUES (?, ?, ?)');
+      for (const [u, state] of Object.entries(states)) put.run('m', u, JSON.stringify(state));
+      v3.close();
+      const store = open(path);
+      expect(store.migrationsApplied).toBe(MIGRATIONS.length - 3);
+      for (const [u, state] of Object.entries(states)) expect(store.getUserState('m', u)).toStrictEqual(state);
+      expect([rows('u1'), rows('u2'), rows('u3'), rows('u6')]).toStrictEqual([201, 0, 0, 0]);
+      expect(stateText('u1')).toBe('{"bucket":{"tokens":0.3,"at":9},"fatigue":0,"recentGroups":["g"]}');
+      expect(stateText('u2')).toBe(JSON.stringify(states['u2']));
+    });
+
+    test('a fold writes the keys it changed and deletes the ones gone, not the whole memory', () => {
+      const store = open(path, { synchronous: 'NORMAL' });
+      const db = (store as unknown as { db: Database.Database }).db;
+      const changes = () => db.prepare('SELECT total_changes()').pluck().get() as number;
+      const fatigue = memory(800);
+      store.putUserState('m', 'u1', { fatigue, bucket: null });
+      expect(rows('u1')).toBe(800);
+      expect(stateText('u1')).toBe('{"fatigue":0,"bucket":null}');
+      const folded: Record<string, readonly [number, number]> = { ...fatigue, 'i:item3': [2.5, 1_795_908_700_000], 'i:new': [1, 1_795_908_700_000] };
+      delete folded['i:item799'];
+      const before = changes();
+      store.putUserState('m', 'u1', { fatigue: folded, bucket: null });
+      // The state row, one changed key, one new key, one deleted key.
+      expect(changes() - before).toBe(4);
+      // An equal pair in a new array is not rewritten either.
+      const copied = { ...folded, 'i:item5': [...folded['i:item5']!] as const };
+      const again = changes();
+      store.putUserState('m', 'u1', { fatigue: copied, bucket: { tokens: 1, at: 2 } });
+      expect(changes() - again).toBe(1);
+      store.close();
+      const reopened = open(path, { synchronous: 'NORMAL' });
+      expect(reopened.getUserState('m', 'u1')).toStrictEqual({ fatigue: copied, bucket: { tokens: 1, at: 2 } });
+      // A state without a memory leaves no rows behind.
+      reopened.putUserState('m', 'u1', { bucket: null });
+      expect(rows('u1')).toBe(0);
+    });
+
+    test("another connection's write is never diffed against: after it, the whole memory is replaced", () => {
+      const a = open(path, { synchronous: 'NORMAL' });
+      const b = open(path, { synchronous: 'NORMAL' });
+      a.putUserState('m', 'u1', { fatigue: memory(50) });
+      expect(b.getUserState('m', 'u1')).toStrictEqual({ fatigue: memory(50) });
+      // b writes a memory with other keys; a still caches its own state.
+      b.putUserState('m', 'u1', { fatigue: { 'i:other': [1, 1] } });
+      const mine = { fatigue: { ...memory(50), 'i:item0': [9, 9] as [number, number] } };
+      a.putUserState('m', 'u1', mine);
+      expect(rows('u1')).toBe(50);
+      expect(b.getUserState('m', 'u1')).toStrictEqual(mine);
+      a.close();
+      expect(open(path).getUserState('m', 'u1')).toStrictEqual(mine);
+    });
+  });
+
   describe('group commit', () => {
     const other = <T>(read: (db: Database.Database) => T): T => inspect(read);
     const decisions = (): number => other((db) => db.prepare('SELECT COUNT(*) FROM decisions').pluck().get() as number);

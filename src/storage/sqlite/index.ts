@@ -23,6 +23,10 @@
  *   transaction begins and before a read outside one) empties the cache when another
  *   connection has committed. As with the in-memory store, `getUserState` may return the very
  *   object that was put: callers treat states as immutable values.
+ * - A user's fatigue memory (`fatigue`: key → [count, at]) is kept one row per key (table
+ *   user_fatigue, see fatigueRowsOf): a fold writes the one or two keys it changed and deletes
+ *   the forgotten ones, diffed against the cached state, instead of the whole memory's JSON
+ *   (about 28 KB for 800 keys) — and reading a state assembles it again.
  * - There are no foreign keys between tables, on purpose: the log accepts records in whatever
  *   order the engine writes them, exactly like the in-memory reference store, so both behave the
  *   same under the contract suite. `deleteModel` deletes from every table explicitly.
@@ -44,7 +48,7 @@ import {
   type UserState,
 } from '../types.js';
 import { COUNTER, DELETED, WriteFrames, type Frame } from './frames.js';
-import { StateJson } from './state-json.js';
+import { isPlainObject, StateJson } from './state-json.js';
 
 /** Options of {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -237,7 +241,55 @@ export const MIGRATIONS: readonly string[] = [
   DROP TRIGGER windows_open_count;
   DROP TRIGGER windows_close_count;
   `,
+  // 4: a user's fatigue memory one row per key (see fatigueRowsOf): a fold rewrites the keys it
+  // changed, not the whole state. A state whose memory moved here keeps its place in the JSON as
+  // the placeholder 0 (fatigue_rows = 1). SQLite's JSON numbers convert to the same doubles.
+  `
+  ALTER TABLE user_state ADD COLUMN fatigue_rows INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE user_fatigue (
+    model_id TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    count    REAL NOT NULL,
+    at       REAL NOT NULL,
+    PRIMARY KEY (model_id, user_id, key)
+  ) WITHOUT ROWID;
+  CREATE TEMP TABLE fatigue_moved AS
+    SELECT model_id, user_id FROM user_state
+    WHERE json_type(state) = 'object' AND json_type(state, '$.fatigue') = 'object'
+      AND NOT EXISTS (
+        SELECT 1 FROM json_each(state, '$.fatigue') AS e
+        WHERE e.type <> 'array' OR json_array_length(e.value) <> 2
+          OR json_type(e.value, '$[0]') NOT IN ('integer', 'real')
+          OR json_type(e.value, '$[1]') NOT IN ('integer', 'real'));
+  INSERT INTO user_fatigue (model_id, user_id, key, count, at)
+    SELECT s.model_id, s.user_id, e.key, json_extract(e.value, '$[0]'), json_extract(e.value, '$[1]')
+    FROM user_state AS s JOIN fatigue_moved AS m USING (model_id, user_id), json_each(s.state, '$.fatigue') AS e;
+  UPDATE user_state SET state = json_set(state, '$.fatigue', 0), fatigue_rows = 1
+    WHERE (model_id, user_id) IN (SELECT model_id, user_id FROM fatigue_moved);
+  DROP TABLE fatigue_moved;
+  `,
 ];
+
+/**
+ * The fatigue memory of a user state when the SQLite store keeps it one row per key (table
+ * user_fatigue): the state is a plain object whose own `fatigue` is a plain object of [count,
+ * at] pairs of finite numbers — the engine's memory (feedback/fatigue.ts). Any other state is
+ * stored whole, as JSON. `known` holds the memories found eligible before (states are immutable
+ * values, so the verdict holds for the object).
+ */
+function fatigueRowsOf(state: unknown, known: WeakSet<object>): Readonly<Record<string, readonly [number, number]>> | undefined {
+  if (!isPlainObject(state) || !Object.hasOwn(state, 'fatigue')) return undefined;
+  const fatigue = (state as { fatigue: unknown }).fatigue;
+  if (!isPlainObject(fatigue)) return undefined;
+  if (known.has(fatigue)) return fatigue as Record<string, readonly [number, number]>;
+  for (const key of Object.keys(fatigue)) {
+    const e = (fatigue as Record<string, unknown>)[key];
+    if (!Array.isArray(e) || e.length !== 2 || !Number.isFinite(e[0]) || !Number.isFinite(e[1])) return undefined;
+  }
+  known.add(fatigue);
+  return fatigue as Record<string, readonly [number, number]>;
+}
 
 // ───────────────────────────── rows and their mapping ─────────────────────────────
 
@@ -500,6 +552,7 @@ function prepare(db: Database.Database) {
       'snapshots',
       'ledger',
       'user_state',
+      'user_fatigue',
     ].map((table) => db.prepare<[string]>(`DELETE FROM ${table} WHERE model_id = ?`)),
 
     insertDecision: db.prepare<
@@ -573,11 +626,22 @@ function prepare(db: Database.Database) {
             WHERE model_id = ? AND user_id = ? AND at >= ?) AS l`,
     ),
 
-    getUserState: db.prepare<[string, string], string>('SELECT state FROM user_state WHERE model_id = ? AND user_id = ?').pluck(),
-    putUserState: db.prepare<[string, string, string]>(
-      `INSERT INTO user_state (model_id, user_id, state) VALUES (?, ?, ?)
-       ON CONFLICT (model_id, user_id) DO UPDATE SET state = excluded.state`,
+    getUserState: db
+      .prepare<[string, string], [state: string, fatigueRows: number]>('SELECT state, fatigue_rows FROM user_state WHERE model_id = ? AND user_id = ?')
+      .raw(),
+    putUserState: db.prepare<[string, string, string, number]>(
+      `INSERT INTO user_state (model_id, user_id, state, fatigue_rows) VALUES (?, ?, ?, ?)
+       ON CONFLICT (model_id, user_id) DO UPDATE SET state = excluded.state, fatigue_rows = excluded.fatigue_rows`,
     ),
+    getFatigue: db
+      .prepare<[string, string], [key: string, count: number, at: number]>('SELECT key, count, at FROM user_fatigue WHERE model_id = ? AND user_id = ?')
+      .raw(),
+    putFatigue: db.prepare<[string, string, string, number, number]>(
+      `INSERT INTO user_fatigue (model_id, user_id, key, count, at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (model_id, user_id, key) DO UPDATE SET count = excluded.count, at = excluded.at`,
+    ),
+    deleteFatigueKey: db.prepare<[string, string, string]>('DELETE FROM user_fatigue WHERE model_id = ? AND user_id = ? AND key = ?'),
+    clearFatigue: db.prepare<[string, string]>('DELETE FROM user_fatigue WHERE model_id = ? AND user_id = ?'),
 
     addCounts: db.prepare<[string, number, number, number, number, number]>(
       `INSERT INTO model_counts (model_id, decisions, feedback, outcomes, ledger, open_windows) VALUES (?, ?, ?, ?, ?, ?)
@@ -640,6 +704,8 @@ export class SqliteStore implements Store {
   private readonly userCacheLimit: number;
   /** JSON of user states, reusing the text of parts written before. */
   private readonly stateJson = new StateJson();
+  /** Fatigue memories known to be stored one row per key (see fatigueRowsOf). */
+  private readonly rowFatigues = new WeakSet<object>();
   /** Last `PRAGMA data_version` seen: a change means another connection committed. */
   private dataVersion: number;
   /** Group commit (see {@link enableGroupCommit}): on, a group open, its waiters, a flush scheduled, a failure. */
@@ -792,10 +858,7 @@ export class SqliteStore implements Store {
   /** Write what the outermost frame deferred: user states, then one counter upsert per model. */
   private writeDeferred(frame: Frame): void {
     for (const [modelId, users] of frame.users) {
-      for (const [userId, state] of users) {
-        this.s.putUserState.run(modelId, userId, this.userJson(state));
-        this.cacheUser(userKey(modelId, userId), state);
-      }
+      for (const [userId, state] of users) this.writeUser(modelId, userId, state);
     }
     for (const [modelId, d] of frame.counts) {
       if (d[0] !== 0 || d[1] !== 0 || d[2] !== 0 || d[3] !== 0 || d[4] !== 0) this.s.addCounts.run(modelId, ...d);
@@ -1120,9 +1183,15 @@ export class SqliteStore implements Store {
     const key = userKey(modelId, userId);
     const cached = this.users.get(key);
     if (cached !== undefined) return cached;
-    const text = this.s.getUserState.get(modelId, userId);
-    if (text === undefined) return undefined;
-    const state = JSON.parse(text) as UserState;
+    const row = this.s.getUserState.get(modelId, userId);
+    if (row === undefined) return undefined;
+    const state = JSON.parse(row[0]) as UserState;
+    if (row[1] === 1 && isPlainObject(state)) {
+      // The memory's rows, in place of the placeholder (fromEntries: every key an own property).
+      const fatigue = Object.fromEntries(this.s.getFatigue.all(modelId, userId).map((r) => [r[0], [r[1], r[2]]]));
+      this.rowFatigues.add(fatigue);
+      (state as { fatigue: unknown }).fatigue = fatigue;
+    }
     // Rows of user_state change only in writeDeferred and deleteModel, so what is read here holds
     // until then, even if the surrounding transaction rolls back.
     this.cacheUser(key, state);
@@ -1135,8 +1204,47 @@ export class SqliteStore implements Store {
       this.frames.putUser(modelId, userId, state);
       return;
     }
-    this.s.putUserState.run(modelId, userId, this.userJson(state));
-    this.cacheUser(userKey(modelId, userId), state);
+    // Several statements (the state row and the memory's rows): one transaction, written at its end.
+    this.transaction(() => this.frames.putUser(modelId, userId, state));
+  }
+
+  /**
+   * Write a user's state (inside a transaction, or in autocommit for a single put) and cache it.
+   * An eligible fatigue memory (see {@link fatigueRowsOf}) goes to user_fatigue: against the
+   * state last written or read for this user (the cache), only the keys whose [count, at]
+   * changed are written and the keys gone are deleted — a fold touches one or two keys — and
+   * without it (not cached, or stored whole) the user's rows are replaced. The rest of the state
+   * is a small JSON row with the placeholder 0 where the memory was.
+   */
+  private writeUser(modelId: string, userId: string, state: UserState): void {
+    const s = this.s;
+    const key = userKey(modelId, userId);
+    const before = this.users.get(key);
+    const fatigue = fatigueRowsOf(state, this.rowFatigues);
+    const old = before === undefined ? undefined : fatigueRowsOf(before, this.rowFatigues);
+    if (fatigue === undefined) {
+      s.putUserState.run(modelId, userId, this.userJson(state), 0);
+      // Rows of an earlier memory go (when the last state is not known, there may be some).
+      if (before === undefined || old !== undefined) s.clearFatigue.run(modelId, userId);
+    } else {
+      s.putUserState.run(modelId, userId, this.userJson({ ...(state as object), fatigue: 0 }), 1);
+      if (old === undefined) {
+        s.clearFatigue.run(modelId, userId);
+        for (const k of Object.keys(fatigue)) {
+          const e = fatigue[k]!;
+          s.putFatigue.run(modelId, userId, k, e[0], e[1]);
+        }
+      } else if (old !== fatigue) {
+        for (const k of Object.keys(fatigue)) {
+          const e = fatigue[k]!;
+          const o = Object.hasOwn(old, k) ? old[k] : undefined;
+          if (o === e || (o !== undefined && o[0] === e[0] && o[1] === e[1])) continue;
+          s.putFatigue.run(modelId, userId, k, e[0], e[1]);
+        }
+        for (const k of Object.keys(old)) if (!Object.hasOwn(fatigue, k)) s.deleteFatigueKey.run(modelId, userId, k);
+      }
+    }
+    this.cacheUser(key, state);
   }
 
   /** JSON text of a user state (see StateJson); refuses what JSON cannot hold. */

@@ -46,7 +46,7 @@ export class StateJson {
 }
 
 /** An object literal (or null-prototype object) without its own serialisation. */
-function isPlainObject(value: unknown): value is object {
+export function isPlainObject(value: unknown): value is object {
   if (typeof value !== 'object' || value === null) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
   return (proto === Object.prototype || proto === null) && !('toJSON' in value);
