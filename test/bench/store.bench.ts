@@ -74,13 +74,19 @@ interface StoreModule {
  * made absolute (better-sqlite3 from this project, the storage types of the working tree).
  */
 async function loadBaseline(rev: string, dir: string): Promise<StoreModule> {
-  const source = execFileSync('git', ['show', `${rev}:src/storage/sqlite/index.ts`], { cwd: ROOT, encoding: 'utf8' });
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' });
   const require = createRequire(import.meta.url);
-  const patched = source
-    .replace(/from 'better-sqlite3'/, `from ${JSON.stringify(pathToFileURL(require.resolve('better-sqlite3')).href)}`)
-    .replace(/from '\.\.\/types\.js'/, `from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/storage/types.ts')).href)}`);
+  const patch = (source: string) =>
+    source
+      .replace(/from 'better-sqlite3'/, `from ${JSON.stringify(pathToFileURL(require.resolve('better-sqlite3')).href)}`)
+      .replace(/from '\.\.\/types\.js'/, `from ${JSON.stringify(pathToFileURL(join(ROOT, 'src/storage/types.ts')).href)}`);
+  // The store's sibling modules of that revision (frames.ts, state-json.ts, …) next to it, so its
+  // './x.js' imports load them and not the working tree's.
+  for (const name of git('ls-tree', '--name-only', `${rev}:src/storage/sqlite`).split('\n')) {
+    if (name.endsWith('.ts') && name !== 'index.ts') writeFileSync(join(dir, name), patch(git('show', `${rev}:src/storage/sqlite/${name}`)));
+  }
   const file = join(dir, 'baseline-store.mts');
-  writeFileSync(file, patched);
+  writeFileSync(file, patch(git('show', `${rev}:src/storage/sqlite/index.ts`)));
   return (await import(pathToFileURL(file).href)) as StoreModule;
 }
 

@@ -153,13 +153,24 @@ describe('sqlite store specifics', () => {
       // The state row, one changed key, one new key, one deleted key.
       expect(changes() - before).toBe(4);
       // An equal pair in a new array is not rewritten either.
-      const copied = { ...folded, 'i:item5': [...folded['i:item5']!] as const };
+      const copied = { ...folded, 'i:item5': [folded['i:item5']![0], folded['i:item5']![1]] as const };
       const again = changes();
       store.putUserState('m', 'u1', { fatigue: copied, bucket: { tokens: 1, at: 2 } });
       expect(changes() - again).toBe(1);
+      // Keys named like Object.prototype's properties are keys like any other.
+      const odd: Record<string, readonly [number, number]> = { ...copied };
+      odd['constructor'] = [1, 1];
+      odd['toString'] = [2, 2];
+      delete odd['i:item0'];
+      delete odd['i:item1'];
+      const third = changes();
+      store.putUserState('m', 'u1', { fatigue: odd, bucket: { tokens: 1, at: 2 } });
+      expect(changes() - third).toBe(5);
+      expect(rows('u1')).toBe(800);
       store.close();
       const reopened = open(path, { synchronous: 'NORMAL' });
-      expect(reopened.getUserState('m', 'u1')).toStrictEqual({ fatigue: copied, bucket: { tokens: 1, at: 2 } });
+      // (toEqual: toStrictEqual compares `constructor` properties by identity.)
+      expect(reopened.getUserState('m', 'u1')).toEqual({ fatigue: odd, bucket: { tokens: 1, at: 2 } });
       // A state without a memory leaves no rows behind.
       reopened.putUserState('m', 'u1', { bucket: null });
       expect(rows('u1')).toBe(0);

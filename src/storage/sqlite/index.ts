@@ -271,24 +271,39 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** A fatigue memory as the SQLite store keeps it: key → [count, at]. */
+type FatigueRows = Readonly<Record<string, readonly [number, number]>>;
+
+/** The `fatigue` of a plain-object state when it is a plain object (see {@link fatigueRowsOf}). */
+function fatigueOf(state: unknown): object | undefined {
+  if (!isPlainObject(state) || !Object.hasOwn(state, 'fatigue')) return undefined;
+  const fatigue = (state as { fatigue: unknown }).fatigue;
+  return isPlainObject(fatigue) ? fatigue : undefined;
+}
+
+/** Whether `e` is a [count, at] pair of finite numbers. */
+function isPair(e: unknown): e is readonly [number, number] {
+  return Array.isArray(e) && e.length === 2 && Number.isFinite(e[0]) && Number.isFinite(e[1]);
+}
+
 /**
  * The fatigue memory of a user state when the SQLite store keeps it one row per key (table
  * user_fatigue): the state is a plain object whose own `fatigue` is a plain object of [count,
  * at] pairs of finite numbers — the engine's memory (feedback/fatigue.ts). Any other state is
- * stored whole, as JSON. `known` holds the memories found eligible before (states are immutable
- * values, so the verdict holds for the object).
+ * stored whole, as JSON. `sizes` holds the memories found eligible before, with their key counts
+ * (states are immutable values, so the verdict holds for the object).
  */
-function fatigueRowsOf(state: unknown, known: WeakSet<object>): Readonly<Record<string, readonly [number, number]>> | undefined {
-  if (!isPlainObject(state) || !Object.hasOwn(state, 'fatigue')) return undefined;
-  const fatigue = (state as { fatigue: unknown }).fatigue;
-  if (!isPlainObject(fatigue)) return undefined;
-  if (known.has(fatigue)) return fatigue as Record<string, readonly [number, number]>;
+function fatigueRowsOf(state: unknown, sizes: WeakMap<object, number>): FatigueRows | undefined {
+  const fatigue = fatigueOf(state);
+  if (fatigue === undefined) return undefined;
+  if (sizes.has(fatigue)) return fatigue as FatigueRows;
+  let n = 0;
   for (const key of Object.keys(fatigue)) {
-    const e = (fatigue as Record<string, unknown>)[key];
-    if (!Array.isArray(e) || e.length !== 2 || !Number.isFinite(e[0]) || !Number.isFinite(e[1])) return undefined;
+    if (!isPair((fatigue as Record<string, unknown>)[key])) return undefined;
+    n++;
   }
-  known.add(fatigue);
-  return fatigue as Record<string, readonly [number, number]>;
+  sizes.set(fatigue, n);
+  return fatigue as FatigueRows;
 }
 
 // ───────────────────────────── rows and their mapping ─────────────────────────────
@@ -704,8 +719,8 @@ export class SqliteStore implements Store {
   private readonly userCacheLimit: number;
   /** JSON of user states, reusing the text of parts written before. */
   private readonly stateJson = new StateJson();
-  /** Fatigue memories known to be stored one row per key (see fatigueRowsOf). */
-  private readonly rowFatigues = new WeakSet<object>();
+  /** Fatigue memories known to be stored one row per key, with their key counts (see fatigueRowsOf). */
+  private readonly rowSizes = new WeakMap<object, number>();
   /** Last `PRAGMA data_version` seen: a change means another connection committed. */
   private dataVersion: number;
   /** Group commit (see {@link enableGroupCommit}): on, a group open, its waiters, a flush scheduled, a failure. */
@@ -1188,8 +1203,9 @@ export class SqliteStore implements Store {
     const state = JSON.parse(row[0]) as UserState;
     if (row[1] === 1 && isPlainObject(state)) {
       // The memory's rows, in place of the placeholder (fromEntries: every key an own property).
-      const fatigue = Object.fromEntries(this.s.getFatigue.all(modelId, userId).map((r) => [r[0], [r[1], r[2]]]));
-      this.rowFatigues.add(fatigue);
+      const rows = this.s.getFatigue.all(modelId, userId);
+      const fatigue = Object.fromEntries(rows.map((r) => [r[0], [r[1], r[2]]]));
+      this.rowSizes.set(fatigue, rows.length);
       (state as { fatigue: unknown }).fatigue = fatigue;
     }
     // Rows of user_state change only in writeDeferred and deleteModel, so what is read here holds
@@ -1220,28 +1236,51 @@ export class SqliteStore implements Store {
     const s = this.s;
     const key = userKey(modelId, userId);
     const before = this.users.get(key);
-    const fatigue = fatigueRowsOf(state, this.rowFatigues);
-    const old = before === undefined ? undefined : fatigueRowsOf(before, this.rowFatigues);
-    if (fatigue === undefined) {
+    const old = before === undefined ? undefined : fatigueRowsOf(before, this.rowSizes);
+    const fatigue = fatigueOf(state);
+    // The keys to write, found in one pass that also checks the memory is pairs. for…in and plain
+    // reads: a memory of hundreds of keys is a dictionary-mode object, where Object.keys and
+    // Object.hasOwn made this pass about 5× slower. An inherited property is never an array and
+    // every own value of `old` is one, so Array.isArray tells an own key of `old` from the rest.
+    let changed: string[] | null = null;
+    let common = 0;
+    if (fatigue !== undefined && fatigue !== old) {
+      changed = [];
+      let n = 0;
+      for (const k in fatigue) {
+        const e = (fatigue as Record<string, unknown>)[k];
+        if (!isPair(e)) {
+          changed = null;
+          break;
+        }
+        n++;
+        if (old === undefined) continue;
+        const o = old[k] as unknown;
+        if (!Array.isArray(o)) {
+          changed.push(k);
+          continue;
+        }
+        common++;
+        if ((o as unknown) !== e && (o[0] !== e[0] || o[1] !== e[1])) changed.push(k);
+      }
+      if (changed !== null) this.rowSizes.set(fatigue, n);
+    }
+    if (fatigue === undefined || (fatigue !== old && changed === null)) {
+      // Stored whole; rows of an earlier memory go (when the last state is not known, there may be some).
       s.putUserState.run(modelId, userId, this.userJson(state), 0);
-      // Rows of an earlier memory go (when the last state is not known, there may be some).
       if (before === undefined || old !== undefined) s.clearFatigue.run(modelId, userId);
     } else {
+      const rows = fatigue as FatigueRows;
       s.putUserState.run(modelId, userId, this.userJson({ ...(state as object), fatigue: 0 }), 1);
       if (old === undefined) {
         s.clearFatigue.run(modelId, userId);
-        for (const k of Object.keys(fatigue)) {
-          const e = fatigue[k]!;
-          s.putFatigue.run(modelId, userId, k, e[0], e[1]);
+        for (const k in rows) s.putFatigue.run(modelId, userId, k, rows[k]![0], rows[k]![1]);
+      } else if (changed !== null) {
+        for (const k of changed) s.putFatigue.run(modelId, userId, k, rows[k]![0], rows[k]![1]);
+        // Keys gone: only when fewer old keys were found than the old memory has.
+        if (common < this.rowSizes.get(old)!) {
+          for (const k in old) if (!Object.hasOwn(rows, k)) s.deleteFatigueKey.run(modelId, userId, k);
         }
-      } else if (old !== fatigue) {
-        for (const k of Object.keys(fatigue)) {
-          const e = fatigue[k]!;
-          const o = Object.hasOwn(old, k) ? old[k] : undefined;
-          if (o === e || (o !== undefined && o[0] === e[0] && o[1] === e[1])) continue;
-          s.putFatigue.run(modelId, userId, k, e[0], e[1]);
-        }
-        for (const k of Object.keys(old)) if (!Object.hasOwn(fatigue, k)) s.deleteFatigueKey.run(modelId, userId, k);
       }
     }
     this.cacheUser(key, state);
