@@ -176,6 +176,21 @@ describe('sqlite store specifics', () => {
       expect(rows('u1')).toBe(0);
     });
 
+    test('a memory read from a whole-JSON row is not taken for rows: the next write stores all its keys', () => {
+      open(path).close();
+      opened.pop();
+      const db = new Database(path);
+      db.prepare("INSERT INTO user_state (model_id, user_id, state, fatigue_rows) VALUES ('m', 'u1', ?, 0)").run(JSON.stringify({ fatigue: memory(30) }));
+      db.close();
+      const store = open(path);
+      const read = store.getUserState('m', 'u1') as { fatigue: Record<string, [number, number]> };
+      expect(read).toStrictEqual({ fatigue: memory(30) });
+      store.putUserState('m', 'u1', { fatigue: { ...read.fatigue, 'i:item2': [5, 5] } });
+      expect(rows('u1')).toBe(30);
+      store.close();
+      expect(open(path).getUserState('m', 'u1')).toStrictEqual({ fatigue: { ...memory(30), 'i:item2': [5, 5] } });
+    });
+
     test("another connection's write is never diffed against: after it, the whole memory is replaced", () => {
       const a = open(path, { synchronous: 'NORMAL' });
       const b = open(path, { synchronous: 'NORMAL' });

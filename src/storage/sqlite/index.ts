@@ -24,7 +24,7 @@
  *   connection has committed. As with the in-memory store, `getUserState` may return the very
  *   object that was put: callers treat states as immutable values.
  * - A user's fatigue memory (`fatigue`: key → [count, at]) is kept one row per key (table
- *   user_fatigue, see fatigueRowsOf): a fold writes the one or two keys it changed and deletes
+ *   user_fatigue, see fatigueOf): a fold writes the one or two keys it changed and deletes
  *   the forgotten ones, diffed against the cached state, instead of the whole memory's JSON
  *   (about 28 KB for 800 keys) — and reading a state assembles it again.
  * - There are no foreign keys between tables, on purpose: the log accepts records in whatever
@@ -241,7 +241,7 @@ export const MIGRATIONS: readonly string[] = [
   DROP TRIGGER windows_open_count;
   DROP TRIGGER windows_close_count;
   `,
-  // 4: a user's fatigue memory one row per key (see fatigueRowsOf): a fold rewrites the keys it
+  // 4: a user's fatigue memory one row per key (see fatigueOf): a fold rewrites the keys it
   // changed, not the whole state. A state whose memory moved here keeps its place in the JSON as
   // the placeholder 0 (fatigue_rows = 1). SQLite's JSON numbers convert to the same doubles.
   `
@@ -274,7 +274,11 @@ export const MIGRATIONS: readonly string[] = [
 /** A fatigue memory as the SQLite store keeps it: key → [count, at]. */
 type FatigueRows = Readonly<Record<string, readonly [number, number]>>;
 
-/** The `fatigue` of a plain-object state when it is a plain object (see {@link fatigueRowsOf}). */
+/**
+ * The `fatigue` of a plain-object state when it is a plain object. The SQLite store keeps it one
+ * row per key (table user_fatigue) when its values are [count, at] pairs of finite numbers — the
+ * engine's memory (feedback/fatigue.ts); any other state is stored whole, as JSON.
+ */
 function fatigueOf(state: unknown): object | undefined {
   if (!isPlainObject(state) || !Object.hasOwn(state, 'fatigue')) return undefined;
   const fatigue = (state as { fatigue: unknown }).fatigue;
@@ -286,25 +290,6 @@ function isPair(e: unknown): e is readonly [number, number] {
   return Array.isArray(e) && e.length === 2 && Number.isFinite(e[0]) && Number.isFinite(e[1]);
 }
 
-/**
- * The fatigue memory of a user state when the SQLite store keeps it one row per key (table
- * user_fatigue): the state is a plain object whose own `fatigue` is a plain object of [count,
- * at] pairs of finite numbers — the engine's memory (feedback/fatigue.ts). Any other state is
- * stored whole, as JSON. `sizes` holds the memories found eligible before, with their key counts
- * (states are immutable values, so the verdict holds for the object).
- */
-function fatigueRowsOf(state: unknown, sizes: WeakMap<object, number>): FatigueRows | undefined {
-  const fatigue = fatigueOf(state);
-  if (fatigue === undefined) return undefined;
-  if (sizes.has(fatigue)) return fatigue as FatigueRows;
-  let n = 0;
-  for (const key of Object.keys(fatigue)) {
-    if (!isPair((fatigue as Record<string, unknown>)[key])) return undefined;
-    n++;
-  }
-  sizes.set(fatigue, n);
-  return fatigue as FatigueRows;
-}
 
 // ───────────────────────────── rows and their mapping ─────────────────────────────
 
@@ -719,7 +704,11 @@ export class SqliteStore implements Store {
   private readonly userCacheLimit: number;
   /** JSON of user states, reusing the text of parts written before. */
   private readonly stateJson = new StateJson();
-  /** Fatigue memories known to be stored one row per key, with their key counts (see fatigueRowsOf). */
+  /**
+   * Fatigue memories written or read as rows of user_fatigue, with their key counts (memories are
+   * immutable values, like the states holding them): a state in the user cache whose memory is
+   * here has exactly those rows.
+   */
   private readonly rowSizes = new WeakMap<object, number>();
   /** Last `PRAGMA data_version` seen: a change means another connection committed. */
   private dataVersion: number;
@@ -1226,7 +1215,7 @@ export class SqliteStore implements Store {
 
   /**
    * Write a user's state (inside a transaction, or in autocommit for a single put) and cache it.
-   * An eligible fatigue memory (see {@link fatigueRowsOf}) goes to user_fatigue: against the
+   * A fatigue memory of pairs (see {@link fatigueOf}) goes to user_fatigue: against the
    * state last written or read for this user (the cache), only the keys whose [count, at]
    * changed are written and the keys gone are deleted — a fold touches one or two keys — and
    * without it (not cached, or stored whole) the user's rows are replaced. The rest of the state
@@ -1236,7 +1225,8 @@ export class SqliteStore implements Store {
     const s = this.s;
     const key = userKey(modelId, userId);
     const before = this.users.get(key);
-    const old = before === undefined ? undefined : fatigueRowsOf(before, this.rowSizes);
+    const oldMemory = fatigueOf(before);
+    const old = oldMemory !== undefined && this.rowSizes.has(oldMemory) ? (oldMemory as FatigueRows) : undefined;
     const fatigue = fatigueOf(state);
     // The keys to write, found in one pass that also checks the memory is pairs. for…in and plain
     // reads: a memory of hundreds of keys is a dictionary-mode object, where Object.keys and
