@@ -274,6 +274,17 @@ export const MIGRATIONS: readonly string[] = [
 /** A fatigue memory as the SQLite store keeps it: key → [count, at]. */
 type FatigueRows = Readonly<Record<string, readonly [number, number]>>;
 
+/** What a write of a memory changes in its rows (see SqliteStore.memoryDiff). */
+interface MemoryDiff {
+  /** Keys to write. */
+  readonly changed: readonly string[];
+  /** Whether keys of the previous memory are gone (to delete). */
+  readonly gone: boolean;
+}
+
+/** The diff of a memory passed on as it was. */
+const UNCHANGED: MemoryDiff = { changed: [], gone: false };
+
 /**
  * The `fatigue` of a plain-object state when it is a plain object. The SQLite store keeps it one
  * row per key (table user_fatigue) when its values are [count, at] pairs of finite numbers — the
@@ -1224,56 +1235,52 @@ export class SqliteStore implements Store {
   private writeUser(modelId: string, userId: string, state: UserState): void {
     const s = this.s;
     const key = userKey(modelId, userId);
-    const before = this.users.get(key);
-    const oldMemory = fatigueOf(before);
+    const oldMemory = fatigueOf(this.users.get(key));
     const old = oldMemory !== undefined && this.rowSizes.has(oldMemory) ? (oldMemory as FatigueRows) : undefined;
-    const fatigue = fatigueOf(state);
-    // The keys to write, found in one pass that also checks the memory is pairs. for…in and plain
-    // reads: a memory of hundreds of keys is a dictionary-mode object, where Object.keys and
-    // Object.hasOwn made this pass about 5× slower. An inherited property is never an array and
-    // every own value of `old` is one, so Array.isArray tells an own key of `old` from the rest.
-    let changed: string[] | null = null;
-    let common = 0;
-    if (fatigue !== undefined && fatigue !== old) {
-      changed = [];
-      let n = 0;
-      for (const k in fatigue) {
-        const e = (fatigue as Record<string, unknown>)[k];
-        if (!isPair(e)) {
-          changed = null;
-          break;
-        }
-        n++;
-        if (old === undefined) continue;
-        const o = old[k] as unknown;
-        if (!Array.isArray(o)) {
-          changed.push(k);
-          continue;
-        }
-        common++;
-        if ((o as unknown) !== e && (o[0] !== e[0] || o[1] !== e[1])) changed.push(k);
-      }
-      if (changed !== null) this.rowSizes.set(fatigue, n);
-    }
-    if (fatigue === undefined || (fatigue !== old && changed === null)) {
-      // Stored whole; rows of an earlier memory go (when the last state is not known, there may be some).
+    const memory = fatigueOf(state);
+    const diff = memory === undefined ? null : memory === old ? UNCHANGED : this.memoryDiff(memory, old);
+    if (diff === null) {
+      // Stored whole. Rows of an earlier memory go (when the last state is not known, there may be some).
       s.putUserState.run(modelId, userId, this.userJson(state), 0);
-      if (before === undefined || old !== undefined) s.clearFatigue.run(modelId, userId);
+      if (old !== undefined || !this.users.has(key)) s.clearFatigue.run(modelId, userId);
     } else {
-      const rows = fatigue as FatigueRows;
+      const rows = memory as FatigueRows;
       s.putUserState.run(modelId, userId, this.userJson({ ...(state as object), fatigue: 0 }), 1);
-      if (old === undefined) {
-        s.clearFatigue.run(modelId, userId);
-        for (const k in rows) s.putFatigue.run(modelId, userId, k, rows[k]![0], rows[k]![1]);
-      } else if (changed !== null) {
-        for (const k of changed) s.putFatigue.run(modelId, userId, k, rows[k]![0], rows[k]![1]);
-        // Keys gone: only when fewer old keys were found than the old memory has.
-        if (common < this.rowSizes.get(old)!) {
-          for (const k in old) if (!Object.hasOwn(rows, k)) s.deleteFatigueKey.run(modelId, userId, k);
-        }
-      }
+      if (old === undefined) s.clearFatigue.run(modelId, userId);
+      for (const k of diff.changed) s.putFatigue.run(modelId, userId, k, rows[k]![0], rows[k]![1]);
+      if (diff.gone) for (const k in old) if (!Object.hasOwn(rows, k)) s.deleteFatigueKey.run(modelId, userId, k);
     }
     this.cacheUser(key, state);
+  }
+
+  /**
+   * The keys of `memory` whose [count, at] differs from `old` (all of them without `old`), and
+   * whether some key of `old` is gone — or null when `memory` is not all pairs (it is then
+   * stored whole). Records the memory's size in rowSizes.
+   *
+   * One pass, for…in and plain reads: a memory of hundreds of keys is a dictionary-mode object,
+   * where Object.keys and Object.hasOwn made this pass about 5× slower. An inherited property is
+   * never an array and every own value of `old` is one, so Array.isArray tells an own key of
+   * `old` from the rest; the keys of `old` found here, against its size, tell whether any is gone.
+   */
+  private memoryDiff(memory: object, old: FatigueRows | undefined): MemoryDiff | null {
+    const changed: string[] = [];
+    let n = 0;
+    let common = 0;
+    for (const k in memory) {
+      const e = (memory as Record<string, unknown>)[k];
+      if (!isPair(e)) return null;
+      n++;
+      const o = old?.[k] as unknown;
+      if (!Array.isArray(o)) {
+        changed.push(k);
+        continue;
+      }
+      common++;
+      if ((o as unknown) !== e && (o[0] !== e[0] || o[1] !== e[1])) changed.push(k);
+    }
+    this.rowSizes.set(memory, n);
+    return { changed, gone: old !== undefined && common < this.rowSizes.get(old)! };
   }
 
   /** JSON text of a user state (see StateJson); refuses what JSON cannot hold. */
