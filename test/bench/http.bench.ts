@@ -707,7 +707,7 @@ const BASELINE_SERVER = join(ROOT, 'test/bench/baseline-server.mjs');
 const BASELINE_WORK = argOf('--baseline-work-ms', '0,1').split(',').map(Number);
 
 /** Start a baseline server (see baseline-server.mjs); resolves once it listens. */
-async function startBaseline(kind: 'http' | 'express', workMs: number): Promise<{ child: ChildProcess; url: string; units: number }> {
+async function startBaseline(kind: 'http' | 'express', workMs: number): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [BASELINE_SERVER, '--kind', kind, '--work-ms', String(workMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -717,8 +717,9 @@ async function startBaseline(kind: 'http' | 'express', workMs: number): Promise<
       if (lines.length === 2) resolve();
     });
   });
-  const calibration = JSON.parse(lines[1]!) as { units: number };
-  return { child, url: `http://127.0.0.1:${lines[0]!}`, units: calibration.units };
+  // Line 2: the calibration (units of work per ms at start), for the progress output.
+  process.stderr.write(`baseline ${kind} server: ${lines[1]!}\n`);
+  return { child, url: `http://127.0.0.1:${lines[0]!}` };
 }
 
 /**
