@@ -1,5 +1,5 @@
 /**
- * Run every benchmark (`npm run bench`): core, engine, then http, simulation and neural when
+ * Run every benchmark (`npm run bench`): core, engine, then store, http, simulation and neural when
  * their files exist — each in its own child process (`node bin/run-ts.mjs <file>`), one after
  * the other, so they never compete for the machine's cores or share a warmed-up JIT.
  *
@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const BENCHES = ['core', 'engine', 'http', 'simulation', 'neural'];
+const BENCHES = ['core', 'engine', 'store', 'http', 'simulation', 'neural'];
 
 function run(file: string): Promise<number> {
   return new Promise((resolve, reject) => {

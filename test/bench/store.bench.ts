@@ -1,5 +1,5 @@
 /**
- * SQLite store benchmark (`node bin/run-ts.mjs test/bench/store.bench.ts`): the store's side of a
+ * SQLite store benchmark (`npm run bench:store`): the store's side of a
  * rank and of a feedback event, timed for the current store and, in the same run, for a baseline
  * version of src/storage/sqlite/index.ts read from git (default: the commit before the write-path
  * work), so that both see the same machine load. The two alternate in blocks of iterations.
@@ -21,7 +21,7 @@
  * Every store gets a fresh database file in a temporary directory; `synchronous` NORMAL (the
  * server's default durability) unless `--synchronous FULL`.
  *
- * Usage: node bin/run-ts.mjs test/bench/store.bench.ts [-- --ranks 4000 --block 250
+ * Usage: npm run bench:store [-- --ranks 4000 --block 250
  *          --synchronous NORMAL|FULL --fatigue 40 --baseline <git rev>|none]
  */
 import { execFileSync } from 'node:child_process';
