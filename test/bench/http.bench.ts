@@ -249,12 +249,12 @@ function completeAnswer(buf: Buffer): number | null {
   return buf.length >= end + 4 + (m ? Number(m[1]) : 0) ? Number(head.slice(9, 12)) : null;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * The raw paced client: `send` writes a rank request on an idle keep-alive connection (or a new
  * one, up to MAX_IN_FLIGHT; false when none is left) and calls `done` with the answer's status.
  */
-const EMPTY = Buffer.alloc(0);
-
 function rawSender(url: string): { send: (body: string, done: (status: number) => void) => boolean; close: () => void } {
   const target = new URL(url);
   const port = Number(target.port);
@@ -481,6 +481,20 @@ function cpuPerRequest(pid: number | undefined, replicas: number, from: CpuMark,
   return { text: `${per(main)} / ${per(rep)} / ${per(other)} = ${per(main + rep + other)}; client ${fmt(client, 2)}`, total: (main + rep + other) / answered + client };
 }
 
+/** The table row of a paced run (see {@link paced}) and its CPU per request. */
+function pacedRow(mode: string, phase: string, unit: string, p: Awaited<ReturnType<typeof paced>>, cpu: { text: string; total: number }): Row {
+  return {
+    mode,
+    phase,
+    rate: `${fmt(p.achieved, 0)} ${unit}`,
+    p50: fmt(p.p50, 2),
+    p99: fmt(p.p99, 2),
+    errors: `${p.errors}${p.shed > 0 ? ` (+${p.shed} shed: 503)` : ''}${p.dropped > 0 ? ` (+${p.dropped} not sent: >${MAX_IN_FLIGHT} in flight)` : ''}`,
+    cpu: cpu.text,
+    cpuTotal: cpu.total,
+  };
+}
+
 async function benchMode(durability: 'process' | 'power', threads: number): Promise<Row[]> {
   const mode = `${durability}-t${threads}`;
   const dir = mkdtempSync(join(tmpdir(), 'liubai-http-bench-'));
@@ -557,16 +571,7 @@ async function benchMode(durability: 'process' | 'power', threads: number): Prom
       const p = await paced(url, rate, DURATION, `${mode}-p${rate}${client}-`, client);
       const cpu = cpuPerRequest(child.pid, threads, mark, cpuMark(child.pid), p.answered);
       const server = bucketQuantiles(before, await rankLatencyBuckets(url));
-      rows.push({
-        mode,
-        phase: `paced open loop ${rate}/s${PACED_CLIENTS.length > 1 || client !== 'raw' ? ` (${client} client)` : ''}`,
-        rate: `${fmt(p.achieved, 0)} rank/s`,
-        p50: fmt(p.p50, 2),
-        p99: fmt(p.p99, 2),
-        errors: `${p.errors}${p.shed > 0 ? ` (+${p.shed} shed: 503)` : ''}${p.dropped > 0 ? ` (+${p.dropped} not sent: >${MAX_IN_FLIGHT} in flight)` : ''}`,
-        cpu: cpu.text,
-        cpuTotal: cpu.total,
-      });
+      rows.push(pacedRow(mode, `paced open loop ${rate}/s${PACED_CLIENTS.length > 1 || client !== 'raw' ? ` (${client} client)` : ''}`, 'rank/s', p, cpu));
       rows.push({ mode, phase: `  same, server-side (its histogram)`, rate: `${fmt(server.within10 * 100, 1)}% ≤ 10 ms`, p50: server.p50, p99: server.p99, errors: '', cpu: '' });
       process.stderr.write(`${mode} paced ${rate}/s (${client}): ${fmt(p.achieved, 0)} rank/s p50 ${fmt(p.p50, 2)} ms p99 ${fmt(p.p99, 2)} ms dropped ${p.dropped}; server-side p50 ${server.p50} p99 ${server.p99} ms\n`);
     }
@@ -695,8 +700,6 @@ function breakdown(): Array<{ stage: string; median: number }> {
   }
 }
 
-// ───────────────────────────── main ─────────────────────────────
-
 // ───────────────────────────── same-run baselines ─────────────────────────────
 
 const BASELINE_SERVER = join(ROOT, 'test/bench/baseline-server.mjs');
@@ -756,7 +759,7 @@ async function benchBaselines(): Promise<Row[]> {
         const mark = cpuMark(child.pid);
         const p = await paced(url, rate, DURATION, `base-${work}-${rate}-`, 'raw');
         const cpu = cpuPerRequest(child.pid, 0, mark, cpuMark(child.pid), p.answered);
-        rows.push({ mode: 'baseline', phase: `ideal server, ${work} ms work (calibrated): paced ${rate}/s`, rate: `${fmt(p.achieved, 0)} req/s`, p50: fmt(p.p50, 2), p99: fmt(p.p99, 2), errors: `${p.errors}${p.dropped > 0 ? ` (+${p.dropped} not sent)` : ''}`, cpu: cpu.text, cpuTotal: cpu.total });
+        rows.push(pacedRow('baseline', `ideal server, ${work} ms work (calibrated): paced ${rate}/s`, 'req/s', p, cpu));
         process.stderr.write(`baseline ideal ${work} ms at ${rate}/s: p50 ${fmt(p.p50, 2)} p99 ${fmt(p.p99, 2)} ms\n`);
       }
     } finally {
@@ -765,6 +768,8 @@ async function benchBaselines(): Promise<Row[]> {
   }
   return rows;
 }
+
+// ───────────────────────────── main ─────────────────────────────
 
 const all: Row[] = [];
 for (const mode of MODES) for (const threads of THREADS) all.push(...(await benchMode(mode, threads)));

@@ -29,6 +29,19 @@ function randomVector(rng: Rng, range: number, nnz: number): SparseVector {
 }
 
 /**
+ * A decision of `k` candidates `c0…`: a context of 2 keys from [0, contextRange), and arms of 1 to
+ * `maxArmNnz` keys from [0, armRange), drawn in that order.
+ */
+function randomDecision(rng: Rng, k: number, contextRange: number, armRange: number, maxArmNnz: number): DecisionFeatures {
+  return {
+    dim: DIM,
+    itemIds: Array.from({ length: k }, (_, i) => `c${i}`),
+    context: randomVector(rng, contextRange, 2),
+    arms: Array.from({ length: k }, () => randomVector(rng, armRange, 1 + rng.int(maxArmNnz))),
+  };
+}
+
+/**
  * A posterior that has seen keys [0, 40) (with maxDenseDims 8 most of them land in the diagonal
  * tail) and a decision whose arms also use keys [40, 80) never folded, shared between arms.
  */
@@ -339,12 +352,7 @@ describe('linear-gaussian prepare', () => {
       r: rng.normal(),
       w: 0.5 + rng.uniform(),
     }));
-    const input: DecisionFeatures = {
-      dim: DIM,
-      itemIds: Array.from({ length: 12 }, (_, i) => `c${i}`),
-      context: randomVector(rng, 40, 2),
-      arms: Array.from({ length: 12 }, () => randomVector(rng, 100, 1 + rng.int(9))),
-    };
+    const input = randomDecision(rng, 12, 40, 100, 9);
     const k = 12;
     const mean = new Float64Array(k);
     const sdLive = new Float64Array(k);
@@ -391,12 +399,7 @@ describe('linear-gaussian prepare', () => {
     const rng = createRng('sigma-idle');
     const fold = () => ({ x: { itemId: 'i', context: randomVector(rng, 30, 3), arm: randomVector(rng, 60, 1 + rng.int(6)) }, r: rng.normal(), w: 0.5 + rng.uniform() });
     const warm = Array.from({ length: 300 }, fold);
-    const input: DecisionFeatures = {
-      dim: DIM,
-      itemIds: Array.from({ length: 10 }, (_, i) => `c${i}`),
-      context: randomVector(rng, 30, 2),
-      arms: Array.from({ length: 10 }, () => randomVector(rng, 60, 1 + rng.int(6))),
-    };
+    const input = randomDecision(rng, 10, 30, 60, 6);
     const k = 10;
     const a = new Float64Array(k);
     const b = new Float64Array(k);
