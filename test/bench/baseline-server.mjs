@@ -7,8 +7,9 @@
 // doing nothing else but `w` milliseconds of fixed arithmetic per request (calibrated at start):
 //   - kind http: node:http only — the floor of HTTP and JSON on loopback;
 //   - kind express: express 5 with express.json(), one route — the floor of the framework;
-//   - work w > 0 (with kind http): an ideal server with w ms of CPU per request and no I/O,
-//     garbage or threads — what this host's scheduling alone does to the latency of such work.
+//   - work w > 0: with kind http an ideal server with w ms of CPU per request and no I/O,
+//     garbage or threads — what this host's scheduling alone does to the latency of such work;
+//     with kind express the same work behind the framework.
 // It prints its port, then the calibration, on stdout, and stops on SIGTERM.
 import { createServer } from 'node:http';
 import express from 'express';

@@ -31,7 +31,7 @@
  *                                --profile dir --covariance full|diagonal --dense 256
  *                                --policy linear-gaussian|uniform --reward-window s --server-node-args "flags"
  *                                --max-pending-ranks n --paced-client raw|node|raw,node
- *                                --baseline-work-ms 0,1]
+ *                                --baseline-work-ms 0,1 --baseline-paced-kinds http,express]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -708,6 +708,17 @@ const BASELINE_SERVER = join(ROOT, 'test/bench/baseline-server.mjs');
  * (phase `baselines`, see baseline-server.mjs).
  */
 const BASELINE_WORK = argOf('--baseline-work-ms', '0,1').split(',').map(Number);
+/**
+ * `--baseline-paced-kinds http,express`: the frameworks of the paced baseline servers (default
+ * http: the ideal server); `express` runs the same work behind express 5 and express.json, the
+ * framework the issue requires, to read how much of the latency budget the framework alone takes.
+ */
+const BASELINE_PACED_KINDS = argOf('--baseline-paced-kinds', 'http')
+  .split(',')
+  .map((k) => {
+    if (k !== 'http' && k !== 'express') throw new Error(`--baseline-paced-kinds: http or express, got ${k}`);
+    return k;
+  });
 
 /** Start a baseline server (see baseline-server.mjs); resolves once it listens. */
 async function startBaseline(kind: 'http' | 'express', workMs: number): Promise<{ child: ChildProcess; url: string }> {
@@ -751,16 +762,17 @@ async function benchBaselines(): Promise<Row[]> {
       await stopServer(child);
     }
   }
-  for (const work of BASELINE_WORK) {
-    const { child, url } = await startBaseline('http', work);
+  for (const [kind, work] of BASELINE_PACED_KINDS.flatMap((k) => BASELINE_WORK.map((w) => [k, w] as const))) {
+    const { child, url } = await startBaseline(kind, work);
+    const label = kind === 'http' ? 'ideal server' : 'express server';
     try {
-      await paced(url, 300, 1, `base-warm-${work}-`, 'raw');
+      await paced(url, 300, 1, `base-warm-${kind}-${work}-`, 'raw');
       for (const rate of [100, 300]) {
         const mark = cpuMark(child.pid);
-        const p = await paced(url, rate, DURATION, `base-${work}-${rate}-`, 'raw');
+        const p = await paced(url, rate, DURATION, `base-${kind}-${work}-${rate}-`, 'raw');
         const cpu = cpuPerRequest(child.pid, 0, mark, cpuMark(child.pid), p.answered);
-        rows.push(pacedRow('baseline', `ideal server, ${work} ms work (calibrated): paced ${rate}/s`, 'req/s', p, cpu));
-        process.stderr.write(`baseline ideal ${work} ms at ${rate}/s: p50 ${fmt(p.p50, 2)} p99 ${fmt(p.p99, 2)} ms\n`);
+        rows.push(pacedRow('baseline', `${label}, ${work} ms work (calibrated): paced ${rate}/s`, 'req/s', p, cpu));
+        process.stderr.write(`baseline ${label} ${work} ms at ${rate}/s: p50 ${fmt(p.p50, 2)} p99 ${fmt(p.p99, 2)} ms\n`);
       }
     } finally {
       await stopServer(child);
