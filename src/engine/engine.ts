@@ -132,7 +132,11 @@ export class Engine {
     this.store.transaction(() =>
       this.store.putModel({ modelId, version, config, createdAt: before?.createdAt ?? now, updatedAt: now }),
     );
-    this.models.get(modelId)?.close();
+    const previous = this.models.get(modelId);
+    if (previous) {
+      model.continueCounters(previous.counters);
+      previous.close();
+    }
     this.models.set(modelId, model);
     return { model, created: before === undefined };
   }

@@ -178,6 +178,12 @@ export class Model {
   private readonly halfLifeMs: number;
   readonly counters: ModelCounters = { decisions: 0, explored: 0, slots: 0, outcomes: {}, retractions: 0 };
   /**
+   * Whether folds count in {@link counters}: not while the constructor recovers the posterior
+   * from the log (those outcomes were counted by the process, or the model version, that wrote
+   * them), from then on.
+   */
+  private counting = false;
+  /**
    * Recently written or read decisions (feedback usually follows its decision closely): saves
    * the store a read and a JSON parse per outcome. Records are immutable except `exposedAt`,
    * which is read from the store where it matters. Kept with the shown candidates only: every
@@ -226,6 +232,20 @@ export class Model {
     this.policy = createPolicy(config.policy);
     if (isRetrainable(this.policy)) this.startRepresentation(this.policy);
     this.recover();
+    this.counting = true;
+  }
+
+  /**
+   * Continue the counters of the model this one replaces (a reconfiguration): the metrics count
+   * since the process started, not since the last PUT.
+   */
+  continueCounters(from: ModelCounters): void {
+    const c = this.counters;
+    c.decisions += from.decisions;
+    c.explored += from.explored;
+    c.slots += from.slots;
+    c.retractions += from.retractions;
+    for (const [kind, n] of Object.entries(from.outcomes)) c.outcomes[kind] = (c.outcomes[kind] ?? 0) + n;
   }
 
   /** The learning-log position of the current posterior. */
@@ -839,10 +859,10 @@ export class Model {
     }
     this.foldedSeq = o.seq;
     if (o.retracts === undefined) {
-      this.counters.outcomes[o.kind] = (this.counters.outcomes[o.kind] ?? 0) + 1;
+      if (this.counting) this.counters.outcomes[o.kind] = (this.counters.outcomes[o.kind] ?? 0) + 1;
       const ring = this.windowSeqs;
       if (ring) ring[this.windowCount++ % ring.length] = o.seq;
-    } else {
+    } else if (this.counting) {
       this.counters.retractions++;
     }
     const every = this.deps.snapshotEvery ?? 1000;

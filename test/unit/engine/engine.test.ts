@@ -410,6 +410,33 @@ describe('state and recovery', () => {
     expect(JSON.stringify(engine.model('m').posteriorSnapshot())).toBe(before);
   });
 
+  test('the counters count what this process did: not the log replayed at start, and across a reconfiguration', () => {
+    const store = new MemoryStore();
+    const a = setup({ feedback: { rewardWindowSeconds: 20 } }, { store, snapshotEvery: 0 });
+    drive(a.engine, a.advance, 30);
+    const live = a.engine.model('m').counters;
+    const logged = a.store.outcomesAfter('m', 0, 1000);
+    const byKind: Record<string, number> = {};
+    for (const o of logged) if (o.retracts === undefined) byKind[o.kind] = (byKind[o.kind] ?? 0) + 1;
+    const retractions = logged.filter((o) => o.retracts !== undefined).length;
+    expect(retractions).toBeGreaterThan(0);
+    expect(live.decisions).toBe(30);
+    expect(live.outcomes).toEqual(byKind);
+    expect(live.retractions).toBe(retractions);
+    const counted = JSON.parse(JSON.stringify(live)) as typeof live;
+    // A restart replays the whole log (no snapshot) and counts none of it.
+    const restarted = new Engine({ store, clock: a.now, snapshotEvery: 0 });
+    expect(restarted.model('m').counters).toEqual({ decisions: 0, explored: 0, slots: 0, outcomes: {}, retractions: 0 });
+    // A policy change rebuilds the posterior from the log: the counters go on from where they were.
+    a.engine.putModel('m', { feedback: { rewardWindowSeconds: 20 }, policy: { kind: 'linear-gaussian', priorVariance: 4 } });
+    expect(a.engine.model('m').version).toBe(2);
+    expect(a.engine.model('m').counters).toEqual(counted);
+    const r = a.engine.rank('m', { context, candidates: items(6), slots: 2, userId: 'u9' });
+    a.engine.feedback('m', { eventId: r.eventId, itemId: r.slate[0]!.id, kind: 'click' });
+    expect(a.engine.model('m').counters.decisions).toBe(31);
+    expect(a.engine.model('m').counters.outcomes['click']).toBe((counted.outcomes['click'] ?? 0) + 1);
+  });
+
   test('an invalid config names the field and leaves the model as it was', () => {
     const { engine } = setup();
     try {
