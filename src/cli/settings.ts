@@ -114,6 +114,9 @@ export type SettingsResult =
   | { readonly ok: true; readonly settings: Readonly<ServeSettings> }
   | { readonly ok: false; readonly problems: readonly string[] };
 
+/** Flags whose values are API keys, which no message may show. */
+const KEY_FLAGS = new Set(['--scoring-key', '--admin-key']);
+
 /**
  * Parse the settings of `liubai serve` from its arguments, the environment and the config file.
  * @param argv arguments after `serve`
@@ -130,15 +133,23 @@ export function parseServeSettings(
   const fromFlags: Record<string, unknown> = {};
   const sources = new Map<string, string>();
   let configPath: string | undefined;
+  /** The key flag whose value came last, while only stray arguments follow it. */
+  let afterKey: string | undefined;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
-      problems.push(`unexpected argument ${JSON.stringify(arg)}`);
+      // Strays right after a key flag's value are likely more keys: say where they are, not what.
+      problems.push(
+        afterKey !== undefined
+          ? `unexpected argument after ${afterKey} (not shown: it may be a key; give ${afterKey} once per key)`
+          : `unexpected argument ${JSON.stringify(arg)}`,
+      );
       continue;
     }
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    afterKey = KEY_FLAGS.has(name) ? name : undefined;
     const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
     if (name === '--no-demo' && inline === undefined) {
       fromFlags['demo'] = false;

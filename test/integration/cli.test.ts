@@ -103,6 +103,14 @@ describe('parseServeSettings', () => {
     expect(text).toMatch(/models \(news\.policy\.kind\)/);
     expect(text).toMatch(/models \(-x\): Invalid key/);
     expect(r.problems.length).toBeGreaterThanOrEqual(11);
+    // A second value after a key flag is reported without being shown (it may be a key).
+    const keys = parseServeSettings(['--scoring-key', 'first-key-123', 'second-key-456', '--admin-key=admin-key-789', 'third-key-000'], {}, read);
+    expect(keys.ok).toBe(false);
+    if (keys.ok) return;
+    expect(keys.problems).toEqual([
+      'unexpected argument after --scoring-key (not shown: it may be a key; give --scoring-key once per key)',
+      'unexpected argument after --admin-key (not shown: it may be a key; give --admin-key once per key)',
+    ]);
   });
 
   test('an unreadable or non-JSON config file is a problem, listed with the others', () => {
