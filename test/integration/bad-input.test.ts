@@ -5,13 +5,16 @@
  * violations, broken JSON, wrong content types and encodings, bad ids and paths — each with at
  * least one certain defect. They run over real HTTP against a SQLite-backed app; every answer
  * must be a 4xx with the error shape, and every row count, model version and log position must
- * be what it was before.
+ * be what it was before — as the store reports it and as a second, read-only connection to the
+ * database file sees it: the real row count of every table and a checksum of every table's rows.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createRng, type Rng } from '../../src/core/rng.js';
 import { Engine } from '../../src/engine/engine.js';
@@ -33,6 +36,8 @@ interface Req {
 
 const dir = mkdtempSync(join(tmpdir(), 'liubai-bad-'));
 let store: SqliteStore;
+/** A second connection to the store's file, read-only: what is committed, not what the store counts. */
+let reader: Database.Database;
 let engine: Engine;
 let server: Server;
 let port = 0;
@@ -51,7 +56,12 @@ beforeAll(async () => {
   const shown = r.slate.map((s) => s.id);
   known = { eventId: r.eventId, shown, notShown: candidates(6).map((c) => c.id).find((id) => !shown.includes(id))! };
   engine.feedback(MODEL, { eventId: 'known-1', itemId: shown[0]!, kind: 'click' });
+  // A dismiss gives user 'u' fatigue rows, and a snapshot per model gives the snapshots table rows,
+  // so that the checksums below cover tables with content rather than empty ones.
+  engine.feedback(MODEL, { eventId: 'known-1', itemId: shown[1]!, kind: 'dismiss' });
   engine.rank(MODEL, { context: {}, candidates: candidates(4), eventId: 'deferred-1', deferExposure: true });
+  engine.snapshotAll();
+  reader = new Database(join(dir, 'bad.db'), { readonly: true, fileMustExist: true });
   const app = createApp({ engine, logger });
   server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -63,6 +73,7 @@ afterAll(async () => {
   agent.destroy();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  reader.close();
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -315,6 +326,35 @@ function send(req: Req): Promise<{ status: number; body: string }> {
   });
 }
 
+/** Tables whose rows are per-user or posterior state that no counter covers (migrations 1 and 4). */
+const STATE_TABLES = ['active_outcomes', 'snapshots', 'user_fatigue', 'user_state'] as const;
+
+/**
+ * What the database file holds, read through the second connection: the schema objects, and for
+ * every table (from sqlite_master, sqlite_ internals aside) its real row count and a SHA-256 of
+ * its rows ordered by every column. sqlite_sequence is hashed too: the learning log's seq must not
+ * move even if an outcome were written and deleted again.
+ */
+function tablesOf() {
+  const schema = reader
+    .prepare<[], { type: string; name: string; sql: string | null }>("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+    .all();
+  const names = schema.filter((o) => o.type === 'table' && !o.name.startsWith('sqlite_')).map((o) => o.name);
+  const rowsOf = (table: string) => {
+    const width = reader.prepare(`SELECT * FROM "${table}" LIMIT 0`).columns().length;
+    const order = Array.from({ length: width }, (_, i) => i + 1).join(', ');
+    return reader.prepare(`SELECT * FROM "${table}" ORDER BY ${order}`).raw().all();
+  };
+  const checksum = (rows: unknown[]) => createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+  const tables = Object.fromEntries(
+    names.map((name) => {
+      const count = reader.prepare<[], number>(`SELECT COUNT(*) FROM "${name}"`).pluck().get();
+      return [name, { count, checksum: checksum(rowsOf(name)) }];
+    }),
+  );
+  return { schema, tables, sqliteSequence: checksum(rowsOf('sqlite_sequence')) };
+}
+
 function stateOf() {
   return {
     models: store.listModels().map((m) => ({ id: m.modelId, version: m.version, config: JSON.stringify(m.config) })),
@@ -322,6 +362,7 @@ function stateOf() {
     lastSeq: store.lastSeq(MODEL),
     deferred: store.getDecision(MODEL, 'deferred-1')?.exposedAt,
     posterior: JSON.stringify(engine.model(MODEL).posteriorSnapshot()),
+    file: tablesOf(),
   };
 }
 
@@ -329,6 +370,13 @@ test(`${COUNT} malformed requests: only 4xx with the error shape, and no state c
   const requests = generate(createRng(SEED), COUNT);
   expect(requests.length).toBeGreaterThanOrEqual(1000);
   const before = stateOf();
+  // The file really holds the setup's rows (a reader that saw nothing would compare nothing).
+  const counted = Object.fromEntries(Object.entries(before.file.tables).map(([name, t]) => [name, t.count]));
+  expect(Object.keys(counted)).toEqual(expect.arrayContaining([...STATE_TABLES, 'decisions', 'feedback', 'outcomes', 'windows', 'models']));
+  for (const name of [...STATE_TABLES, 'decisions', 'feedback', 'outcomes', 'windows', 'models']) expect(counted[name], name).toBeGreaterThan(0);
+  expect(counted['decisions']).toBe(2);
+  expect(counted['feedback']).toBe(2);
+  expect(counted['models']).toBe(2);
   const failures: string[] = [];
   const byKind = new Map<string, number>();
   let next = 0;
