@@ -12,6 +12,10 @@ const USAGE = 'usage: liubai <serve|simulate|sweep|evaluate|train> [options]   (
  */
 export async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command !== 'serve' && !(await applyNeuralBackendEnv(process.env['LIUBAI_NEURAL_BACKEND']))) {
+    process.exitCode = 2;
+    return;
+  }
   switch (command) {
     case 'serve': {
       const { serve } = await import('./serve.js');
@@ -42,4 +46,24 @@ export async function main(argv: readonly string[]): Promise<void> {
       console.log(USAGE);
       if (command !== undefined && command !== 'help' && command !== '--help') process.exitCode = 2;
   }
+}
+
+/**
+ * `LIUBAI_NEURAL_BACKEND` for the commands other than `serve` (whose settings read it with the
+ * rest): a comma-separated preference of tensorflow.js backends. @returns false (after printing
+ * the problem) when it names an unknown backend
+ */
+async function applyNeuralBackendEnv(raw: string | undefined): Promise<boolean> {
+  if (raw === undefined || raw.trim() === '') return true;
+  const [{ neuralBackendsSchema }, { setNeuralBackendPreference }] = await Promise.all([
+    import('./settings.js'),
+    import('../policies/neural-linear/backend.js'),
+  ]);
+  const parsed = neuralBackendsSchema.safeParse(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+  if (!parsed.success) {
+    console.error(`liubai: LIUBAI_NEURAL_BACKEND: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    return false;
+  }
+  setNeuralBackendPreference(parsed.data);
+  return true;
 }

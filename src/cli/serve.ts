@@ -90,6 +90,7 @@ export async function serve(argv: readonly string[], env: Readonly<Record<string
       checkpointIntervalMs: s.checkpointIntervalMs,
       decisionThreads: s.decisionThreads,
       maxLearningLag: s.maxLearningLag,
+      neuralBackends: s.neuralBackends,
       models: s.models,
       fallbackModel: demo,
       logger,

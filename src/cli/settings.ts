@@ -8,6 +8,13 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { deepFreeze, modelConfigSchema } from '../engine/config.js';
 import { formatPath } from '../engine/errors.js';
+import { DEFAULT_BACKENDS, NEURAL_BACKEND_NAMES, type NeuralBackendName } from '../policies/neural-linear/backend.js';
+
+/** tensorflow.js backends to try for neural-linear models, in order (`cpu` is always tried last). */
+export const neuralBackendsSchema = z
+  .array(z.enum(NEURAL_BACKEND_NAMES as [NeuralBackendName, ...NeuralBackendName[]]))
+  .min(1)
+  .default([...DEFAULT_BACKENDS]);
 
 /** An API key: at least 8 characters, no whitespace or commas (env lists are comma-separated). */
 const apiKeySchema = z
@@ -53,6 +60,8 @@ export const serveSettingsSchema = z
      * learning-log entries behind (backpressure; bounds the work queued ahead of decisions).
      */
     maxLearningLag: numeric(z.number().int().min(0).max(100_000_000)).default(500),
+    /** tensorflow.js backends for neural-linear models, in order of preference. */
+    neuralBackends: neuralBackendsSchema,
     /** Create the demo model from models/presets/demo.json when the store holds no model. */
     demo: flag(z.boolean()).default(true),
     /** Models to create (or reconfigure) at startup, by id. */
@@ -85,6 +94,7 @@ const FLAGS: Readonly<Record<string, { key: SettingKey; kind: 'value' | 'list' |
   '--decision-threads': { key: 'decisionThreads', kind: 'value' },
   '--max-learning-lag': { key: 'maxLearningLag', kind: 'value' },
   '--demo': { key: 'demo', kind: 'boolean' },
+  '--neural-backend': { key: 'neuralBackends', kind: 'list' },
 };
 
 /** Environment variables and the setting each sets (lists are comma-separated). */
@@ -96,6 +106,7 @@ const ENV: Readonly<Record<string, { key: SettingKey; list?: true }>> = {
   LIUBAI_ADMIN_KEYS: { key: 'adminKeys', list: true },
   LIUBAI_DURABILITY: { key: 'durability' },
   LIUBAI_DECISION_THREADS: { key: 'decisionThreads' },
+  LIUBAI_NEURAL_BACKEND: { key: 'neuralBackends', list: true },
 };
 
 /** Usage text of `liubai serve`. */
@@ -104,9 +115,9 @@ export const SERVE_USAGE = `usage: liubai serve [--db file] [--port n] [--host a
                     [--max-feedback-batch n] [--max-pending-ranks n] [--sweep-interval-ms ms] [--snapshot-interval s]
                     [--snapshot-every n] [--shutdown-timeout-ms ms] [--durability process|power]
                     [--checkpoint-interval-ms ms] [--decision-threads n] [--max-learning-lag n]
-                    [--no-demo]
+                    [--neural-backend tensorflow|wasm|cpu]... [--no-demo]
 environment: LIUBAI_PORT, LIUBAI_HOST, LIUBAI_DB, LIUBAI_SCORING_KEYS, LIUBAI_ADMIN_KEYS (comma-separated),
-             LIUBAI_DURABILITY, LIUBAI_DECISION_THREADS
+             LIUBAI_DURABILITY, LIUBAI_DECISION_THREADS, LIUBAI_NEURAL_BACKEND (comma-separated)
 precedence: flags > environment > --config file > defaults`;
 
 /** The outcome of {@link parseServeSettings}. */

@@ -19,6 +19,7 @@ import { createMetrics } from './metrics.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { startSweeper } from './sweeper.js';
 import { openWalSync, type WalSync } from './durability.js';
+import { setNeuralBackendPreference, type NeuralBackendName } from '../policies/neural-linear/backend.js';
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -80,7 +81,11 @@ export interface ServerOptions {
    * 0 = decide in this thread. Default 1.
    */
   readonly decisionThreads?: number;
-
+  /**
+   * tensorflow.js backends for neural-linear models, in order of preference (default
+   * tensorflow, wasm, cpu; see policies/neural-linear/backend.ts). A process-wide setting.
+   */
+  readonly neuralBackends?: readonly NeuralBackendName[];
 }
 
 /** A running server. */
@@ -127,6 +132,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     // Load what stored models' policies need (tensorflow.js only when a neural-linear model
     // exists), and give neural-linear models a runtime that retrains off the request path.
+    if (options.neuralBackends) setNeuralBackendPreference(options.neuralBackends);
     await Engine.prepare(store);
     const wantsNeural = [...store.listModels().map((r) => r.config), ...Object.values(options.models ?? {})].some(
       (c) => (c as { policy?: { kind?: unknown } } | null)?.policy?.kind === 'neural-linear',

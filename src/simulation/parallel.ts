@@ -12,6 +12,7 @@
  */
 import { parseModelConfig } from '../engine/config.js';
 import { preparePolicy } from '../policies/registry.js';
+import { neuralBackendPreference } from '../policies/neural-linear/backend.js';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { ModelConfigInput } from '../engine/config.js';
@@ -150,7 +151,8 @@ export async function runJobs(jobs: readonly SimulationJob[], options: ParallelO
       w.postMessage(msg);
     };
     for (let i = 0; i < workers; i++) {
-      const w = new Worker(WORKER_ENTRY);
+      // The process-wide backend preference, which a worker thread does not share.
+      const w = new Worker(WORKER_ENTRY, { workerData: { neuralBackends: neuralBackendPreference() } });
       pool.push(w);
       w.on('message', (m: FromWorker) => {
         if (m.type === 'progress') report(m.id, m.decisions);

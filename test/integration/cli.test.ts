@@ -66,6 +66,17 @@ describe('parseServeSettings', () => {
     expect(ok(parseServeSettings(['--no-demo'], {}, noFile)).demo).toBe(false);
   });
 
+  test('neural backends: tensorflow, wasm, cpu by default; --neural-backend (repeated) or LIUBAI_NEURAL_BACKEND; unknown names are problems', () => {
+    expect(ok(parseServeSettings([], {}, noFile)).neuralBackends).toEqual(['tensorflow', 'wasm', 'cpu']);
+    expect(ok(parseServeSettings(['--neural-backend', 'wasm', '--neural-backend=cpu'], { LIUBAI_NEURAL_BACKEND: 'tensorflow' }, noFile)).neuralBackends).toEqual(['wasm', 'cpu']);
+    expect(ok(parseServeSettings([], { LIUBAI_NEURAL_BACKEND: ' cpu , wasm ' }, noFile)).neuralBackends).toEqual(['cpu', 'wasm']);
+    const r = parseServeSettings(['--port', 'x'], { LIUBAI_NEURAL_BACKEND: 'wasm,gpu' }, noFile);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toHaveLength(2);
+    expect(r.problems.join('\n')).toMatch(/^LIUBAI_NEURAL_BACKEND \(1\): .*"tensorflow"\|"wasm"\|"cpu"/m);
+  });
+
   test('--max-pending-ranks: 256 by default, a positive integer', () => {
     expect(ok(parseServeSettings([], {}, noFile)).maxPendingRanks).toBe(256);
     expect(ok(parseServeSettings(['--max-pending-ranks', '32'], {}, noFile)).maxPendingRanks).toBe(32);
@@ -209,6 +220,12 @@ describe('liubai serve (child process)', () => {
     expect(err).toContain('2 problem(s)');
     expect(err).toContain('--port');
     expect(err).toContain('unknown flag --bogus');
+  });
+
+  test('the other commands refuse an unknown LIUBAI_NEURAL_BACKEND with exit code 2, naming it', async () => {
+    const c = run(['simulate', '--help'], { LIUBAI_NEURAL_BACKEND: 'wasm,gpu' });
+    expect(await c.exit).toBe(2);
+    expect(c.stderr.join('\n')).toMatch(/LIUBAI_NEURAL_BACKEND: .*"tensorflow"\|"wasm"\|"cpu"/);
   });
 
   test('a fresh database gets the demo model, the curl lines are printed, they work, and SIGTERM exits 0', async () => {

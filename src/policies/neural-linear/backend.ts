@@ -24,6 +24,28 @@ export type NeuralBackendName = 'tensorflow' | 'wasm' | 'cpu';
 /** The default preference order. */
 export const DEFAULT_BACKENDS: readonly NeuralBackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
+/** Every backend name, for validating a preference that comes from outside (flags, env). */
+export const NEURAL_BACKEND_NAMES: readonly NeuralBackendName[] = DEFAULT_BACKENDS;
+
+/** The order {@link initNeuralBackend} tries when its caller names none (set by the composition root). */
+let preferred: readonly NeuralBackendName[] = DEFAULT_BACKENDS;
+
+/**
+ * Set the backends {@link initNeuralBackend} tries when called without `backends` (e.g. from
+ * `LIUBAI_NEURAL_BACKEND`, validated by the command line): the process-wide setting, read here
+ * instead of the environment so that bad values are refused where settings are parsed.
+ * @throws RangeError when the list is empty
+ */
+export function setNeuralBackendPreference(backends: readonly NeuralBackendName[]): void {
+  if (backends.length === 0) throw new RangeError('setNeuralBackendPreference: at least one backend');
+  preferred = [...backends];
+}
+
+/** The current default preference (see {@link setNeuralBackendPreference}), e.g. to hand to a worker thread. */
+export function neuralBackendPreference(): readonly NeuralBackendName[] {
+  return preferred;
+}
+
 /** Which backend runs the encoders, and why the preferred ones before it were skipped. */
 export interface NeuralBackendInfo {
   readonly backend: string;
@@ -33,8 +55,8 @@ export interface NeuralBackendInfo {
 
 export interface NeuralBackendOptions {
   /**
-   * Backends to try, in order (default: `LIUBAI_NEURAL_BACKEND` as a comma-separated list when
-   * set, else {@link DEFAULT_BACKENDS}). `cpu` is always tried last.
+   * Backends to try, in order (default: {@link neuralBackendPreference}, which is
+   * {@link DEFAULT_BACKENDS} unless the command line set another). `cpu` is always tried last.
    */
   readonly backends?: readonly NeuralBackendName[];
   /** Where the one-line report goes (default: stderr). Called once per selection. */
@@ -52,15 +74,7 @@ function message(error: unknown): string {
 }
 
 function preference(options: NeuralBackendOptions): NeuralBackendName[] {
-  const fromEnv = process.env['LIUBAI_NEURAL_BACKEND'];
-  const list =
-    options.backends ??
-    (fromEnv
-      ? fromEnv
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s): s is NeuralBackendName => s === 'tensorflow' || s === 'wasm' || s === 'cpu')
-      : DEFAULT_BACKENDS);
+  const list = options.backends ?? preferred;
   const out = list.filter((b, i) => list.indexOf(b) === i);
   if (!out.includes('cpu')) out.push('cpu');
   return out;
