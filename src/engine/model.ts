@@ -150,6 +150,8 @@ interface PosteriorState {
 export interface ModelCounters {
   decisions: number;
   explored: number;
+  /** Sum of the explored slots' cost estimates (the ledger's `cost`: score given up for serendipity). */
+  exploredCost: number;
   slots: number;
   outcomes: Record<string, number>;
   retractions: number;
@@ -176,7 +178,7 @@ export class Model {
   private readonly decayGamma: number | null;
   private readonly decayEvery: number;
   private readonly halfLifeMs: number;
-  readonly counters: ModelCounters = { decisions: 0, explored: 0, slots: 0, outcomes: {}, retractions: 0 };
+  readonly counters: ModelCounters = { decisions: 0, explored: 0, exploredCost: 0, slots: 0, outcomes: {}, retractions: 0 };
   /**
    * Whether folds count in {@link counters}: not while the constructor recovers the posterior
    * from the log (those outcomes were counted by the process, or the model version, that wrote
@@ -243,6 +245,7 @@ export class Model {
     const c = this.counters;
     c.decisions += from.decisions;
     c.explored += from.explored;
+    c.exploredCost += from.exploredCost;
     c.slots += from.slots;
     c.retractions += from.retractions;
     for (const [kind, n] of Object.entries(from.outcomes)) c.outcomes[kind] = (c.outcomes[kind] ?? 0) + n;
@@ -591,6 +594,7 @@ export class Model {
     this.counters.decisions++;
     this.counters.slots += slate.length;
     this.counters.explored += explored;
+    for (const e of ledger) this.counters.exploredCost += e.cost;
     return {
       eventId,
       modelVersion: this.version,

@@ -14,6 +14,7 @@ interface ModelStats {
   readonly decisions: number;
   readonly slots: number;
   readonly explored: number;
+  readonly exploredCost: number;
   readonly outcomes: Readonly<Record<string, number>>;
   readonly retractions: number;
   readonly allowedShare: number;
@@ -74,6 +75,7 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
         decisions: m.counters.decisions,
         slots: m.counters.slots,
         explored: m.counters.explored,
+        exploredCost: m.counters.exploredCost,
         outcomes: { ...m.counters.outcomes },
         retractions: m.counters.retractions,
         allowedShare: m.config.budget.share,
@@ -162,6 +164,11 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
   );
   engineGauge('liubai_budget_allowed_share', 'Configured long-run exploration share (budget.share)', (s) => s.allowedShare);
   engineGauge('liubai_budget_spent_slots', 'Exploratory slots in the budget ledger (all time)', (s) => s.ledger);
+  engineCounter(
+    'liubai_budget_spent_cost_total',
+    'Estimated score given up by exploratory slots since the process started (sum of the ledger cost estimates)',
+    (s) => s.exploredCost,
+  );
   engineGauge('liubai_learning_log_lag', 'Learning-log entries not yet folded into the serving posterior', (s) => s.lag);
   engineGauge('liubai_open_windows', 'Exposed impressions whose reward window is open', (s) => s.openWindows);
   engineGauge(

@@ -409,6 +409,7 @@ describe('the API without keys', () => {
       'liubai_ignored_share',
       'liubai_explored_share',
       'liubai_budget_spent_slots',
+      'liubai_budget_spent_cost_total',
       'liubai_budget_allowed_share',
       'liubai_learning_log_lag',
       'liubai_open_windows',
@@ -417,6 +418,11 @@ describe('the API without keys', () => {
       expect(r.text, name).toContain(name);
     }
     expect(r.text).toMatch(/liubai_decisions_total\{model="met"\} 3/);
+    // Spent: the ledger's slots and the sum of its cost estimates, as the model view reports them.
+    const view = (await call(base, 'GET', '/v1/models/met')).json;
+    const spentCost = Number(/liubai_budget_spent_cost_total\{model="met"\} (\S+)/.exec(r.text)![1]);
+    expect(spentCost).toBeCloseTo(view.budget.allTime.cost, 9);
+    expect(r.text).toContain(`liubai_budget_spent_slots{model="met"} ${view.budget.allTime.explored}`);
     expect(r.text).toMatch(/liubai_open_windows\{model="met"\} 6/);
     expect(r.text).toMatch(/liubai_learning_log_lag\{model="met"\} 0/);
     expect(r.text).toMatch(/liubai_reward_windows_overdue_seconds\{model="met"\} 0\n/);

@@ -426,7 +426,7 @@ describe('state and recovery', () => {
     const counted = JSON.parse(JSON.stringify(live)) as typeof live;
     // A restart replays the whole log (no snapshot) and counts none of it.
     const restarted = new Engine({ store, clock: a.now, snapshotEvery: 0 });
-    expect(restarted.model('m').counters).toEqual({ decisions: 0, explored: 0, slots: 0, outcomes: {}, retractions: 0 });
+    expect(restarted.model('m').counters).toEqual({ decisions: 0, explored: 0, exploredCost: 0, slots: 0, outcomes: {}, retractions: 0 });
     // A policy change rebuilds the posterior from the log: the counters go on from where they were.
     a.engine.putModel('m', { feedback: { rewardWindowSeconds: 20 }, policy: { kind: 'linear-gaussian', priorVariance: 4 } });
     expect(a.engine.model('m').version).toBe(2);
@@ -435,6 +435,18 @@ describe('state and recovery', () => {
     a.engine.feedback('m', { eventId: r.eventId, itemId: r.slate[0]!.id, kind: 'click' });
     expect(a.engine.model('m').counters.decisions).toBe(31);
     expect(a.engine.model('m').counters.outcomes['click']).toBe((counted.outcomes['click'] ?? 0) + 1);
+  });
+
+  test('the explored counters equal the ledger: slots and the sum of their cost estimates', () => {
+    const { engine, store } = setup({ budget: { share: 0.5 } });
+    for (let i = 0; i < 40; i++) engine.rank('m', { context: { user: { age: i % 7 } }, candidates: items(8), slots: 3, userId: `u${i % 5}` });
+    const totals = store.budgetTotals('m');
+    const c = engine.model('m').counters;
+    expect(totals.explored).toBeGreaterThan(0);
+    expect(totals.cost).toBeGreaterThan(0);
+    expect(c.explored).toBe(totals.explored);
+    // Summed in another order than the store's TOTAL(): equal to rounding.
+    expect(c.exploredCost).toBeCloseTo(totals.cost, 9);
   });
 
   test('an invalid config names the field and leaves the model as it was', () => {
