@@ -13,6 +13,7 @@
  * interpreted originals stay available as {@link interpretedSchemas}.
  */
 import { z } from 'zod';
+import { modelConfigSchema } from '../engine/config.js';
 
 /** A feature value: a finite number, a string, a boolean or a list of strings. */
 export const featureValueSchema = z.union([z.number(), z.string(), z.boolean(), z.array(z.string())]);
@@ -180,7 +181,8 @@ export const modelQuerySchema = z.object({ posterior: z.enum(['summary', 'full']
 export const modelViewSchema = z.object({
   modelId: z.string(),
   version: z.number().int(),
-  config: z.record(z.string(), z.unknown()),
+  /** The config in force, every default filled in (what the PUT body parsed to). */
+  config: modelConfigSchema,
   createdAt: z.number(),
   updatedAt: z.number(),
   posterior: z.record(z.string(), z.unknown()),

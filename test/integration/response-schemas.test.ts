@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, test } from 'vites
 import { z } from 'zod';
 import type { Engine as EngineType, ModelView } from '../../src/engine/engine.js';
 import { Engine } from '../../src/engine/engine.js';
+import { modelConfigSchema } from '../../src/engine/config.js';
 import type { FeedbackEvent, FeedbackResult, RankedItem, RankRequest, RankResponse } from '../../src/engine/model.js';
 import { createApp, type AppDeps } from '../../src/server/app.js';
 import { memoryLogger } from '../../src/server/logger.js';
@@ -480,11 +481,12 @@ describe('the engine’s wire interfaces are the schemas’ types', () => {
   });
 
   test('model view and budget totals', () => {
-    // ModelView types `config` as the parsed ModelConfig; the schema leaves it an open record
-    // (z.record(z.string(), z.unknown())), so the config is checked one way only. `posteriorState`
-    // is not in ModelView: the route adds it for ?posterior=full.
+    // `posteriorState` is not in ModelView: the route adds it for ?posterior=full. The config is
+    // the output of the same schema (modelConfigSchema) on both sides; the strict identity check
+    // tells apart shapes that are mutually assignable (its deep defaults), so it is checked both ways.
     same<Omit<ModelView, 'config'>, Omit<z.output<typeof modelViewSchema>, 'config' | 'posteriorState'>>(true);
-    expectTypeOf<ModelView['config']>().toExtend<z.output<typeof modelViewSchema>['config']>();
+    expectTypeOf<Mutable<ModelView['config']>>().toExtend<Mutable<z.output<typeof modelViewSchema>['config']>>();
+    expectTypeOf<Mutable<z.output<typeof modelViewSchema>['config']>>().toExtend<Mutable<ModelView['config']>>();
     expectTypeOf<Mutable<BudgetTotals & { exploredShare: number }>>().toEqualTypeOf<Mutable<z.output<typeof budgetTotalsSchema>>>();
   });
 
@@ -495,7 +497,12 @@ describe('the engine’s wire interfaces are the schemas’ types', () => {
     io<typeof exposeResponseSchema>(true);
     io<typeof putModelResponseSchema>(true);
     io<typeof deleteModelResponseSchema>(true);
-    io<typeof modelViewSchema>(true);
+    // Except the model view's config: modelConfigSchema's output (every default filled in), whose
+    // input type has the defaults optional. Parsing a parsed config again changes nothing:
+    const rest = <A, B>(_proof: Equals<A, B>) => undefined;
+    rest<Omit<z.input<typeof modelViewSchema>, 'config'>, Omit<z.output<typeof modelViewSchema>, 'config'>>(true);
+    const parsed = modelConfigSchema.parse({ policy: { kind: 'logistic' }, features: { bits: 10 }, budget: { share: 0.2 } });
+    expect(modelConfigSchema.parse(JSON.parse(JSON.stringify(parsed)))).toEqual(parsed);
     io<typeof modelListSchema>(true);
     io<typeof userBudgetSchema>(true);
     io<typeof healthSchema>(true);
