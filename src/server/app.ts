@@ -10,6 +10,7 @@
  */
 import { neuralBackendInfo } from '../policies/neural-linear/backend.js';
 import { randomUUID } from 'node:crypto';
+import { ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { modelConfigSchema } from '../engine/config.js';
@@ -162,6 +163,18 @@ export function createApp(deps: AppDeps): Express {
   const learnedThenAck = (res: Response, modelId: string, body: Wire<z.output<typeof feedbackResponseSchema>>) =>
     engine.learned(modelId).then(() => ack(res, 200, feedbackResponseSchema, body));
 
+  /**
+   * ServerResponse.writeHead, plus `Connection: close` while the server drains (Node then ends
+   * the connection after this answer). Every head goes through writeHead, including the implicit
+   * one of `end()`. One shared function: installing it costs a property per response.
+   */
+  const writeHead = ServerResponse.prototype.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+  const writeHeadClosingWhenDraining = function (this: Response, ...args: unknown[]): Response {
+    if (isDraining() && !this.headersSent) this.setHeader('Connection', 'close');
+    writeHead.apply(this, args);
+    return this;
+  } as Response['writeHead'];
+
   const app = express();
   app.disable('x-powered-by');
   // Answers are computed per request; an ETag would only cost a hash of every body.
@@ -173,7 +186,10 @@ export function createApp(deps: AppDeps): Express {
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.locals['requestId'] = requestId;
     res.setHeader('x-request-id', requestId);
-    if (isDraining()) res.setHeader('Connection', 'close');
+    // Decided when the answer's head is written, not when the request arrived: a request already
+    // in flight when draining starts still closes its connection, so close() need not wait for
+    // the client to let go of it (see server.ts).
+    res.writeHead = writeHeadClosingWhenDraining;
     res.on('finish', () => {
       const route = typeof res.locals['route'] === 'string' ? (res.locals['route'] as string) : 'unmatched';
       metrics.observeRequest(route, req.method, res.statusCode, (performance.now() - start) / 1000);
