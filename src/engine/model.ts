@@ -11,7 +11,7 @@
  */
 import { deriveSeed } from '../core/hash.js';
 import { decisionSeed } from '../core/rng.js';
-import { createFeaturizer, FeatureError, type Featurizer } from '../features/index.js';
+import { createFeaturizer, FEATURE_LIMITS_MAX, FeatureError, type Featurizer } from '../features/index.js';
 import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures } from '../features/types.js';
 import { draftFatigue, fatigueAt, fatigueKey, foldFatigueDraft, type FatigueDraft, type FatigueState } from '../feedback/fatigue.js';
 import { resolveFeedback, silenceOutcome, type FeedbackSemantics } from '../feedback/resolve.js';
@@ -32,6 +32,7 @@ import {
   type DecisionRecord,
   type FeedbackKind,
   type LedgerEntry,
+  type LoggedCandidate,
   type NewOutcome,
   type OpenImpression,
   type OutcomeRecord,
@@ -155,6 +156,8 @@ export interface ModelCounters {
   slots: number;
   outcomes: Record<string, number>;
   retractions: number;
+  /** Learning-log entries folded without an update: their decision cannot be featurized under this config (see Model.loggedFeatures). */
+  unlearnable: number;
 }
 
 function isUserRecord(v: unknown): v is UserRecord {
@@ -178,7 +181,11 @@ export class Model {
   private readonly decayGamma: number | null;
   private readonly decayEvery: number;
   private readonly halfLifeMs: number;
-  readonly counters: ModelCounters = { decisions: 0, explored: 0, exploredCost: 0, slots: 0, outcomes: {}, retractions: 0 };
+  readonly counters: ModelCounters = { decisions: 0, explored: 0, exploredCost: 0, slots: 0, outcomes: {}, retractions: 0, unlearnable: 0 };
+  /** The featurizer of logged decisions that exceed this config's limits (built when first needed: see loggedFeatures). */
+  private unlimited: Featurizer | null = null;
+  /** Entries {@link applyEntry} has applied without an update because their decision is not featurizable. */
+  private skippedEntries = 0;
   /**
    * Whether folds count in {@link counters}: not while the constructor recovers the posterior
    * from the log (those outcomes were counted by the process, or the model version, that wrote
@@ -248,6 +255,7 @@ export class Model {
     c.exploredCost += from.exploredCost;
     c.slots += from.slots;
     c.retractions += from.retractions;
+    c.unlearnable += from.unlearnable;
     for (const [kind, n] of Object.entries(from.outcomes)) c.outcomes[kind] = (c.outcomes[kind] ?? 0) + n;
   }
 
@@ -851,6 +859,7 @@ export class Model {
   /** Fold one learning-log entry into the posterior, in log order. */
   private fold(o: OutcomeRecord): void {
     if (o.seq <= this.foldedSeq) return;
+    const skipped = this.skippedEntries;
     const replica = this.replica;
     if (replica && replica.healthy) {
       // Only the replica learns; this thread's copy is rebuilt when needed (ensureCurrent).
@@ -869,6 +878,7 @@ export class Model {
     } else if (this.counting) {
       this.counters.retractions++;
     }
+    if (this.counting && this.skippedEntries > skipped) this.counters.unlearnable++;
     const every = this.deps.snapshotEvery ?? 1000;
     if (every > 0 && ++this.sinceSnapshot >= every) this.snapshot();
     this.maybeRetrain();
@@ -885,9 +895,8 @@ export class Model {
     if (d) {
       const idx = d.candidates.findIndex((c) => c.id === o.itemId);
       const c = d.candidates[idx];
-      if (c) {
-        const useExtra = this.config.fatigue.enabled && this.config.fatigue.asFeatures;
-        const df = this.featurizer.featurize(d.context, [c], [useExtra ? c.extra : undefined]);
+      const df = c ? this.loggedFeatures(d.context, c) : null;
+      if (df) {
         let weight = o.weight;
         if (o.retracts !== undefined && this.decayGamma !== null) {
           // The retracted outcome has been decayed since it was folded: retract what is left of it.
@@ -895,7 +904,7 @@ export class Model {
           weight *= Math.pow(this.decayGamma, this.decayEvery * steps);
         }
         if (weight !== 0) {
-          policy.update(this.featurizer.outcomeFeatures(df, 0), o.reward, weight);
+          policy.update(df.featurizer.outcomeFeatures(df.features, 0), o.reward, weight);
         }
       }
     }
@@ -906,6 +915,36 @@ export class Model {
       }
     }
     return ordinals;
+  }
+
+  /**
+   * The features of a logged candidate, to learn from, or null when this config cannot featurize
+   * it (the entry then teaches nothing; counted in `unlearnable`). A decision was valid under the
+   * config it was made with, but a later config may reject it: its limits (maxFeatures,
+   * maxStringLength, maxNamespaces) guard requests, not the log, so a decision over them is
+   * featurized without them — the same features, as limits only refuse; a structural conflict
+   * (a namespace the new config reserves, an interaction product that overflows) cannot be. Either
+   * way the outcome depends only on the config and the log, so a replay folds exactly what the
+   * live model folded, and a reconfiguration can never make the stored model unloadable.
+   */
+  private loggedFeatures(context: NamespacedFeatures, c: LoggedCandidate): { features: DecisionFeatures; featurizer: Featurizer } | null {
+    const useExtra = this.config.fatigue.enabled && this.config.fatigue.asFeatures;
+    const extras = [useExtra ? c.extra : undefined];
+    try {
+      return { features: this.featurizer.featurize(context, [c], extras), featurizer: this.featurizer };
+    } catch (error) {
+      if (!(error instanceof FeatureError)) throw error;
+      if (error.code === 'TOO_MANY_FEATURES' || error.code === 'STRING_TOO_LONG' || error.code === 'TOO_MANY_NAMESPACES') {
+        this.unlimited ??= createFeaturizer({ ...this.config.features, ...FEATURE_LIMITS_MAX });
+        try {
+          return { features: this.unlimited.featurize(context, [c], extras), featurizer: this.unlimited };
+        } catch (again) {
+          if (!(again instanceof FeatureError)) throw again;
+        }
+      }
+      this.skippedEntries++;
+      return null;
+    }
   }
 
   // ─────────────────────────── retraining ──────────────────────────

@@ -25,6 +25,9 @@ export const ID_NAMESPACE = 'id';
  * - `extraNamespace` (default `"fatigue"`): the namespace name of the engine-supplied
  *   per-candidate features (`featurize(context, candidates, extra)`); reserved in requests.
  */
+/** The largest limits a config may set: every decision any config accepted is within them. */
+export const FEATURE_LIMITS_MAX = { maxFeatures: 65536, maxStringLength: 65536, maxNamespaces: 1024 } as const;
+
 export const featuresConfigSchema = z
   .object({
     bits: z.number().int().min(1).max(24).default(12),
@@ -32,9 +35,9 @@ export const featuresConfigSchema = z
       .array(z.tuple([z.string().min(1), z.string().min(1)]))
       .max(256)
       .default([]),
-    maxFeatures: z.number().int().min(1).max(65536).default(512),
-    maxStringLength: z.number().int().min(1).max(65536).default(256),
-    maxNamespaces: z.number().int().min(1).max(1024).default(32),
+    maxFeatures: z.number().int().min(1).max(FEATURE_LIMITS_MAX.maxFeatures).default(512),
+    maxStringLength: z.number().int().min(1).max(FEATURE_LIMITS_MAX.maxStringLength).default(256),
+    maxNamespaces: z.number().int().min(1).max(FEATURE_LIMITS_MAX.maxNamespaces).default(32),
     itemIdFeature: z.boolean().default(true),
     extraNamespace: z
       .string()

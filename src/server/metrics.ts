@@ -17,6 +17,7 @@ interface ModelStats {
   readonly exploredCost: number;
   readonly outcomes: Readonly<Record<string, number>>;
   readonly retractions: number;
+  readonly unlearnable: number;
   readonly allowedShare: number;
   readonly ledger: number;
   readonly openWindows: number;
@@ -78,6 +79,7 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
         exploredCost: m.counters.exploredCost,
         outcomes: { ...m.counters.outcomes },
         retractions: m.counters.retractions,
+        unlearnable: m.counters.unlearnable,
         allowedShare: m.config.budget.share,
         ledger: c.ledger,
         openWindows: c.openWindows,
@@ -154,6 +156,11 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
     },
   });
   engineCounter('liubai_retractions_total', 'Retracted outcomes (late positive feedback) since the process started', (s) => s.retractions);
+  engineCounter(
+    'liubai_unlearnable_outcomes_total',
+    'Learning-log entries folded without an update since the process started: the current config cannot featurize their decision (e.g. a namespace it now reserves)',
+    (s) => s.unlearnable,
+  );
   engineGauge('liubai_ignored_share', 'Share of outcomes that were silence (ignored) since the process started', (s) => {
     let total = 0;
     for (const n of Object.values(s.outcomes)) total += n;

@@ -410,6 +410,7 @@ describe('the API without keys', () => {
       'liubai_explored_share',
       'liubai_budget_spent_slots',
       'liubai_budget_spent_cost_total',
+      'liubai_unlearnable_outcomes_total',
       'liubai_budget_allowed_share',
       'liubai_learning_log_lag',
       'liubai_open_windows',

@@ -426,7 +426,7 @@ describe('state and recovery', () => {
     const counted = JSON.parse(JSON.stringify(live)) as typeof live;
     // A restart replays the whole log (no snapshot) and counts none of it.
     const restarted = new Engine({ store, clock: a.now, snapshotEvery: 0 });
-    expect(restarted.model('m').counters).toEqual({ decisions: 0, explored: 0, exploredCost: 0, slots: 0, outcomes: {}, retractions: 0 });
+    expect(restarted.model('m').counters).toEqual({ decisions: 0, explored: 0, exploredCost: 0, slots: 0, outcomes: {}, retractions: 0, unlearnable: 0 });
     // A policy change rebuilds the posterior from the log: the counters go on from where they were.
     a.engine.putModel('m', { feedback: { rewardWindowSeconds: 20 }, policy: { kind: 'linear-gaussian', priorVariance: 4 } });
     expect(a.engine.model('m').version).toBe(2);
