@@ -7,6 +7,7 @@
  * - anything else (budget, feedback semantics for what comes next, limits, slots, seed) → the
  *   posterior is kept.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type { RetrainRuntime } from '../policies/neural-linear/retrainable.js';
 import { preparePolicy } from '../policies/registry.js';
@@ -118,12 +119,16 @@ export class Engine {
   }
 
   /**
-   * Create a model, or reconfigure it (version + 1).
+   * Create a model, or reconfigure it (version + 1). Idempotent, as an HTTP PUT: a config equal
+   * to the current one once parsed (defaults filled in) changes nothing, not even the version
+   * (which seeds every decision).
    * @throws LiubaiError INVALID_REQUEST (model id), INVALID_CONFIG naming every bad field
    */
   putModel(modelId: string, configInput: unknown): { model: Model; created: boolean } {
     checkModelId(modelId);
     const config = parseModelConfig(configInput);
+    const current = this.models.get(modelId);
+    if (current && isDeepStrictEqual(current.config, config)) return { model: current, created: false };
     const before = this.store.getModel(modelId);
     const now = this.clock();
     const version = (before?.version ?? 0) + 1;

@@ -95,7 +95,11 @@ export const apiRoutes: readonly RouteDoc[] = [
     role: 'admin',
     body: { name: 'ModelConfig', schema: modelConfigSchema, required: true },
     responses: {
-      200: { description: 'Reconfigured (version + 1)', name: 'PutModelResponse', schema: putModelResponseSchema },
+      200: {
+        description: 'Reconfigured (version + 1), or unchanged when the config equals the current one once parsed (same version: PUT is idempotent)',
+        name: 'PutModelResponse',
+        schema: putModelResponseSchema,
+      },
       201: { description: 'Created (version 1)', name: 'PutModelResponse', schema: putModelResponseSchema },
     },
     errors: [400, ...guarded('admin'), 413, 415],

@@ -415,6 +415,28 @@ describe('reconfiguration through createApp (in-memory store, controlled clock)'
     expect((await call(base, 'PUT', '/v1/models/rej', { body: { ...X, slots: 2 } })).json).toEqual({ modelId: 'rej', version: 2, created: false });
   });
 
+  test('PUT is idempotent: the same config again (as written, or with its defaults spelled out) answers 200 with the same version and changes nothing', async () => {
+    const config: ModelConfigInput = { budget: { share: 0.15 }, slots: 2 };
+    expect((await call(base, 'PUT', '/v1/models/idem', { body: config })).status).toBe(201);
+    const before = await full('idem');
+    const r1 = await call(base, 'POST', '/v1/models/idem/rank', { body: { eventId: 'idem-1', context: ctx(1), candidates: items(5) } });
+    clock.now += 1000;
+    for (const body of [config, parsedJson(config)]) {
+      const again = await call(base, 'PUT', '/v1/models/idem', { body });
+      expect(again.status, again.text).toBe(200);
+      expect(again.json).toEqual({ modelId: 'idem', version: 1, created: false });
+    }
+    const after = await full('idem');
+    expect(after.version).toBe(1);
+    expect(after.updatedAt).toBe(before.updatedAt);
+    expect(after.posteriorState).toEqual(before.posteriorState);
+    expect(sample(await metrics(), 'liubai_decisions_total', '{model="idem"}')).toBe(1);
+    // The same eventId under the same version is the same decision: a duplicate, as before the PUTs.
+    const dup = await call(base, 'POST', '/v1/models/idem/rank', { body: { eventId: 'idem-1', context: ctx(1), candidates: items(5) } });
+    expectError(dup, 409, 'DUPLICATE_EVENT');
+    expect(r1.json.modelVersion).toBe(1);
+  });
+
   test('nothing was logged as an error', () => {
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   });

@@ -449,6 +449,24 @@ describe('state and recovery', () => {
     expect(c.exploredCost).toBeCloseTo(totals.cost, 9);
   });
 
+  test('PUT is idempotent: a config equal once parsed (defaults written out or left out) keeps the model, its version and its decisions', () => {
+    const { engine, store } = setup({ budget: { share: 0.1 } });
+    const model = engine.model('m');
+    const request = { eventId: 'same', context, candidates: items(5), slots: 2 };
+    const first = engine.rank('m', request);
+    const updated = store.getModel('m')!.updatedAt;
+    const again = engine.putModel('m', { budget: { share: 0.1, rule: 'uncertain' }, slots: undefined });
+    expect(again).toEqual({ model, created: false });
+    expect(engine.model('m')).toBe(model);
+    expect(model.version).toBe(1);
+    expect(store.getModel('m')).toMatchObject({ version: 1, updatedAt: updated });
+    // A different config is a new version, with other decision seeds.
+    engine.putModel('m', { budget: { share: 0.2 } });
+    expect(engine.model('m').version).toBe(2);
+    expect(engine.model('m')).not.toBe(model);
+    expect(first.modelVersion).toBe(1);
+  });
+
   test('an invalid config names the field and leaves the model as it was', () => {
     const { engine } = setup();
     try {
