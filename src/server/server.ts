@@ -234,7 +234,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const snapshotChanged = () => {
     for (const modelId of engine.modelIds()) {
       const m = engine.model(modelId);
-      if (snapshotSeq.get(modelId) === m.posteriorSeq) continue;
+      // A model that has learned nothing (seq 0) has nothing to snapshot.
+      if ((snapshotSeq.get(modelId) ?? 0) === m.posteriorSeq) continue;
       store.transaction(() => m.snapshot());
       snapshotSeq.set(modelId, m.posteriorSeq);
     }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parseModelConfig, posteriorKey } from '../../src/engine/config.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createApp, type AppDeps } from '../../src/server/app.js';
 import { openWalSync } from '../../src/server/durability.js';
@@ -686,6 +687,44 @@ describe('startServer (SQLite, sweeper, snapshots, graceful close)', () => {
       await b.close();
     }
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  test('periodic snapshots: every snapshotIntervalMs, a model whose posterior moved is snapshotted at its learned position; one that did not is not', async () => {
+    const config = { budget: { share: 0 } };
+    const key = posteriorKey(parseModelConfig(config));
+    const s = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      dbPath: join(dir, 'periodic.db'),
+      models: { moving: config, still: config },
+      snapshotEvery: 0,
+      snapshotIntervalMs: 40,
+      decisionThreads: 1,
+      logger: memoryLogger(),
+      processMetrics: false,
+    });
+    try {
+      const store = s.engine.store;
+      const waitFor = async (ok: () => boolean) => {
+        const deadline = Date.now() + 8000;
+        while (!ok() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+        return ok();
+      };
+      for (let round = 1; round <= 2; round++) {
+        const r = await call(s.url, 'POST', '/v1/models/moving/rank', { body: { context, candidates: items(4), slots: 2 } });
+        expect((await call(s.url, 'POST', '/v1/models/moving/feedback', { body: { eventId: r.json.eventId, itemId: r.json.slate[0].id, kind: 'click' } })).status).toBe(200);
+        const seq = store.lastSeq('moving');
+        // Taken by the timer alone (snapshotEvery is 0), at the position the replica learned.
+        expect(await waitFor(() => store.latestSnapshot('moving', key)?.seq === seq)).toBe(true);
+        const snap = store.latestSnapshot('moving', key)!;
+        expect(JSON.stringify((snap.state as { policy: unknown }).policy)).toBe(JSON.stringify(s.engine.model('moving').posteriorSnapshot()));
+        expect(snap.state).toMatchObject({ ordinals: round });
+      }
+      // The other model never moved: no snapshot, however many intervals passed.
+      expect(store.latestSnapshot('still', key)).toBeUndefined();
+    } finally {
+      await s.close();
+    }
   });
 
   test('backpressure: feedback is acknowledged only once the replica lags at most maxLearningLag entries', async () => {
