@@ -7,62 +7,17 @@
  * Complements test/integration/server.test.ts ("API keys"), which checks PUT and rank by hand.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import { errorCatalog } from '../../src/engine/errors.js';
-import { createApp, type AppDeps } from '../../src/server/app.js';
 import type { Role } from '../../src/server/auth.js';
 import { memoryLogger } from '../../src/server/logger.js';
 import { apiRoutes, openApiPath } from '../../src/server/openapi.js';
 import { MemoryStore } from '../../src/storage/memory/index.js';
 import type { DecisionRecord } from '../../src/storage/types.js';
+import { call, listen, shut, type Answer } from './http.js';
 
 // ───────────────────────────── helpers ─────────────────────────────
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
-
-async function call(
-  base: string,
-  method: string,
-  path: string,
-  options: { body?: unknown; authorization?: string } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.authorization !== undefined) headers['authorization'] = options.authorization;
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    ...(options.body !== undefined ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } : {}),
-  });
-  const text = await r.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, text, json };
-}
-
-async function listen(deps: AppDeps): Promise<{ base: string; server: Server }> {
-  const app = createApp(deps);
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-async function shut(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
 
 function clockEngine(store = new MemoryStore()) {
   let n = 0;
@@ -438,10 +393,10 @@ describe('every route × {no key, unknown key, scoring key, admin key}', () => {
     for (const r of apiRoutes.filter((x) => x.body !== undefined && x.role !== null)) {
       const path = openApiPath(r.path).replace('{modelId}', 'm').replace('{eventId}', 'no-such-event');
       const method = r.method.toUpperCase();
-      expectRefused(await call(base, method, path, { body: '{"broken', authorization: `Bearer ${UNKNOWN}` }), 401, UNKNOWN);
-      if (r.role === 'admin') expectRefused(await call(base, method, path, { body: '{"broken', authorization: `Bearer ${SCORING}` }), 403, SCORING);
+      expectRefused(await call(base, method, path, { raw: '{"broken', authorization: `Bearer ${UNKNOWN}` }), 401, UNKNOWN);
+      if (r.role === 'admin') expectRefused(await call(base, method, path, { raw: '{"broken', authorization: `Bearer ${SCORING}` }), 403, SCORING);
       // With a key that may use the route, the same body gets the route's own 400.
-      const ok = await call(base, method, path, { body: '{"broken', authorization: `Bearer ${ADMIN}` });
+      const ok = await call(base, method, path, { raw: '{"broken', authorization: `Bearer ${ADMIN}` });
       expect(ok.status, `${method} ${path}: ${ok.text}`).toBe(400);
       expect(ok.json.error.code).toBe('INVALID_REQUEST');
     }

@@ -11,7 +11,6 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -19,51 +18,13 @@ import { decisionSeed } from '../../src/core/rng.js';
 import { parseModelConfig, type ModelConfigInput } from '../../src/engine/config.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { RankRequest } from '../../src/engine/model.js';
-import { createApp, type AppDeps } from '../../src/server/app.js';
 import { memoryLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { MemoryStore } from '../../src/storage/memory/index.js';
 import type { FeedbackKind } from '../../src/storage/types.js';
+import { call, listen, shut, type Answer } from './http.js';
 
 // ───────────────────────────── helpers ─────────────────────────────
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  /** Parsed body; answers are checked field by field. */
-  json: any;
-}
-
-async function call(base: string, method: string, path: string, options: { body?: unknown; raw?: string; contentType?: string } = {}): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  let body: string | undefined;
-  if (options.raw !== undefined) body = options.raw;
-  else if (options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-  const r = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-  const text = await r.text();
-  let json: unknown = undefined;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, text, json };
-}
-
-async function listen(deps: AppDeps): Promise<{ base: string; server: Server }> {
-  const app = createApp(deps);
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-async function shut(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
 
 const T0 = 1_700_000_000_000;
 

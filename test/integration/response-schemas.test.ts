@@ -13,7 +13,6 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, test } from 'vitest';
@@ -22,7 +21,6 @@ import type { Engine as EngineType, ModelView } from '../../src/engine/engine.js
 import { Engine } from '../../src/engine/engine.js';
 import { modelConfigSchema } from '../../src/engine/config.js';
 import type { FeedbackEvent, FeedbackResult, RankedItem, RankRequest, RankResponse } from '../../src/engine/model.js';
-import { createApp, type AppDeps } from '../../src/server/app.js';
 import { memoryLogger } from '../../src/server/logger.js';
 import { apiRoutes, buildOpenApi, type RouteDoc } from '../../src/server/openapi.js';
 import { startServer } from '../../src/server/server.js';
@@ -45,6 +43,7 @@ import {
 import { MemoryStore } from '../../src/storage/memory/index.js';
 import { openSqliteStore } from '../../src/storage/sqlite/index.js';
 import type { BudgetTotals } from '../../src/storage/types.js';
+import { call, listen, shut, type Answer } from './http.js';
 
 // ───────────────────────────── the strict check ─────────────────────────────
 
@@ -91,47 +90,6 @@ function extraFields(schema: z.ZodType, value: unknown, path = ''): string[] {
 }
 
 // ───────────────────────────── HTTP helpers ─────────────────────────────
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  readonly json: unknown;
-}
-
-async function call(
-  base: string,
-  method: string,
-  path: string,
-  options: { body?: unknown; raw?: string; contentType?: string; key?: string } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  const body = options.raw ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined);
-  if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-  if (options.key !== undefined) headers['authorization'] = `Bearer ${options.key}`;
-  const r = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-  const text = await r.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, text, json };
-}
-
-async function listen(deps: AppDeps): Promise<{ base: string; server: Server }> {
-  const app = createApp(deps);
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-async function shut(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
 
 const items = (k: number) =>
   Array.from({ length: k }, (_, i) => ({ id: `item${i}`, features: { item: { price: i, kind: i % 2 === 0 ? 'even' : 'odd' } }, group: `g${i % 3}` }));

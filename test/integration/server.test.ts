@@ -4,69 +4,21 @@
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseModelConfig, posteriorKey } from '../../src/engine/config.js';
 import { Engine } from '../../src/engine/engine.js';
-import { createApp, type AppDeps } from '../../src/server/app.js';
+import { createApp } from '../../src/server/app.js';
 import { openWalSync } from '../../src/server/durability.js';
 import { memoryLogger } from '../../src/server/logger.js';
 import { apiRoutes, openApiPath } from '../../src/server/openapi.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { MemoryStore } from '../../src/storage/memory/index.js';
 import type { DecisionRecord } from '../../src/storage/types.js';
+import { call, listen, shut, type Answer } from './http.js';
 
 // ───────────────────────────── helpers ─────────────────────────────
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  /** Parsed body; answers are checked field by field. */
-  json: any;
-}
-
-async function call(
-  base: string,
-  method: string,
-  path: string,
-  options: { body?: unknown; raw?: string | Uint8Array; contentType?: string | null; key?: string; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = { ...options.headers };
-  let body: string | Uint8Array | undefined;
-  if (options.raw !== undefined) body = options.raw;
-  else if (options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined) {
-    const ct = options.contentType === undefined ? 'application/json' : options.contentType;
-    if (ct !== null) headers['content-type'] = ct;
-    if (typeof body === 'string') body = new TextEncoder().encode(body);
-  }
-  if (options.key !== undefined) headers['authorization'] = `Bearer ${options.key}`;
-  const r = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-  const text = await r.text();
-  let json: unknown = undefined;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, text, json };
-}
-
-async function listen(deps: AppDeps): Promise<{ base: string; server: Server }> {
-  const app = createApp(deps);
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-async function shut(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
 
 function clockEngine(store = new MemoryStore()) {
   const clock = { now: 1_700_000_000_000 };
