@@ -6,6 +6,9 @@ import { z } from 'zod';
 /** Namespace name reserved for the item-id pseudo-namespace (usable in interactions). */
 export const ID_NAMESPACE = 'id';
 
+/** The largest limits a config may set: every decision any config accepted is within them. */
+export const FEATURE_LIMITS_MAX = { maxFeatures: 65536, maxStringLength: 65536, maxNamespaces: 1024 } as const;
+
 /**
  * zod schema of the featurizer config. Every field has a default, unknown fields are rejected.
  *
@@ -25,9 +28,6 @@ export const ID_NAMESPACE = 'id';
  * - `extraNamespace` (default `"fatigue"`): the namespace name of the engine-supplied
  *   per-candidate features (`featurize(context, candidates, extra)`); reserved in requests.
  */
-/** The largest limits a config may set: every decision any config accepted is within them. */
-export const FEATURE_LIMITS_MAX = { maxFeatures: 65536, maxStringLength: 65536, maxNamespaces: 1024 } as const;
-
 export const featuresConfigSchema = z
   .object({
     bits: z.number().int().min(1).max(24).default(12),
