@@ -14,7 +14,7 @@ import { decisionSeed } from '../core/rng.js';
 import { createFeaturizer, FEATURE_LIMITS_MAX, FeatureError, type Featurizer } from '../features/index.js';
 import type { Candidate, DecisionFeatures, Namespace, NamespacedFeatures } from '../features/types.js';
 import { draftFatigue, fatigueAt, fatigueKey, foldFatigueDraft, type FatigueDraft, type FatigueState } from '../feedback/fatigue.js';
-import { resolveFeedback, silenceOutcome, type FeedbackSemantics } from '../feedback/resolve.js';
+import { MAX_FEEDBACK_VALUE, resolveFeedback, silenceOutcome, type FeedbackSemantics, type StandingOutcome } from '../feedback/resolve.js';
 import type { SelectionParams } from '../policies/explore/select.js';
 import { availableTokens, refillBucket, takeTokens, type BucketState } from '../policies/explore/token-bucket.js';
 import {
@@ -653,6 +653,11 @@ export class Model {
     const now = this.deps.clock();
     const checked = events.map((event, i) => {
       try {
+        if (event.value !== undefined && !(Math.abs(event.value) <= MAX_FEEDBACK_VALUE)) {
+          throw new LiubaiError('INVALID_REQUEST', `value must be a number in [−${MAX_FEEDBACK_VALUE}, ${MAX_FEEDBACK_VALUE}]`, [
+            { path: ['value'], message: `a number in [−${MAX_FEEDBACK_VALUE}, ${MAX_FEEDBACK_VALUE}]` },
+          ]);
+        }
         const d = this.decision(event.eventId);
         const shown = d.slate.find((s) => s.itemId === event.itemId);
         if (!shown) {
@@ -703,12 +708,13 @@ export class Model {
           written.push(this.appendOutcome(d, shown.position, shown.itemId, resolution.apply, at, ordinal++));
         }
         store.closeWindow(this.modelId, event.eventId, event.itemId);
-        // Fatigue follows what the person did, whether or not the model learns from it.
+        // Fatigue follows what the person did, whether or not the model learns from it; at most
+        // at the server's now (a client `at` ahead of it would forget the rest of the memory early).
         const effect = this.semantics.learnSilence
           ? resolution
           : resolveFeedback({ ...this.semantics, learnSilence: true }, event.kind, event.value, shown.position, standing, windowOpen);
-        if (effect.apply) {
-          this.foldUserFatigue(d, shown.itemId, effect.apply.kind, at, drafts);
+        if (effect.apply && !(isRejection(effect.apply.kind) && this.rejectionCounted(event.eventId, standing, windowOpen))) {
+          this.foldUserFatigue(d, shown.itemId, effect.apply.kind, Math.min(at, now), drafts);
         }
         results.push({ accepted: true, outcomes: written.length - before });
       }
@@ -716,6 +722,20 @@ export class Model {
     });
     for (const o of written) this.fold(o);
     return results;
+  }
+
+  /**
+   * Whether fatigue already counts a rejection of this impression, so that a rejection that
+   * supersedes it (a dismiss after the window closed as silence, or after an explicit ignore)
+   * counts the impression once: its standing outcome is a rejection, or — when silence is not
+   * learned, so it left no outcome — its window was opened by an exposure and closed without
+   * one.
+   */
+  private rejectionCounted(eventId: string, standing: StandingOutcome | undefined, windowOpen: boolean): boolean {
+    if (standing) return isRejection(standing.kind);
+    if (windowOpen) return false;
+    // The cached record's exposure may be stale: the store's is current.
+    return (this.deps.store.getDecision(this.modelId, eventId)?.exposedAt ?? null) !== null;
   }
 
   // ──────────────────────────── silence ───────────────────────────
@@ -1235,7 +1255,7 @@ export class Model {
   private foldUserFatigue(d: DecisionRecord, itemId: string, kind: OutcomeRecord['kind'], at: number, drafts: FatigueDrafts): void {
     if (!this.config.fatigue.enabled || d.userId === undefined) return;
     const positive = kind === 'click' || kind === 'convert';
-    const rejection = kind === 'ignored' || kind === 'dismiss';
+    const rejection = isRejection(kind);
     if (!positive && !rejection) return;
     const group = d.candidates.find((c) => c.id === itemId)?.group;
     const event = { itemId, ...(group !== undefined ? { group } : {}), rejection, amount: 1, at };
@@ -1256,6 +1276,11 @@ export class Model {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Outcomes that add to fatigue (see Model.foldUserFatigue). */
+function isRejection(kind: OutcomeRecord['kind']): boolean {
+  return kind === 'ignored' || kind === 'dismiss';
+}
 
 /** Fatigue states folded in one transaction, by user id (see Model.foldUserFatigue). */
 type FatigueDrafts = Map<string, { readonly draft: FatigueDraft; readonly record: UserRecord }>;

@@ -48,6 +48,8 @@ function remembered(e: readonly [number, number], now: number, halfLifeMs: numbe
 /**
  * Fold one outcome into a user's fatigue state, returning a new state (the input is not mutated).
  * Rejections add `amount` to the item's and the group's count; positives reset both to zero.
+ * Outcomes may arrive out of time order: each rejection decays from its own time, and an entry
+ * keeps the time of its newest rejection.
  *
  * Bounded memory: when more than `maxEntries` keys remain after the fold, the entries with the
  * smallest decayed count v(event.at) are evicted (ties: older `at` first, then the key in plain
@@ -188,11 +190,23 @@ function applyOutcome(
     const k = keys[j]!;
     const present = Object.hasOwn(entries, k);
     if (event.rejection) {
+      // Each rejection decays from its own time: the entry is stamped with the later of the two
+      // times, and an outcome older than the entry (a backlog of windows closed after newer
+      // feedback, a client `at` in the past) adds its amount already decayed to that time.
       const old = before[j];
-      const value = (old ? decayedAt(old, event.at, halfLifeMs) : 0) + event.amount;
-      entries[k] = [value, event.at];
+      let value = event.amount;
+      let at = event.at;
+      if (old) {
+        if (old[1] > event.at) {
+          at = old[1];
+          value = old[0] + event.amount * Math.pow(2, -(old[1] - event.at) / halfLifeMs);
+        } else {
+          value = decayedAt(old, event.at, halfLifeMs) + event.amount;
+        }
+      }
+      entries[k] = [value, at];
       if (!present) draft.size++;
-      // Written at event.at: remembered there only when the count itself reaches the threshold.
+      // Remembered at `at` (hence at every earlier time) only when the count itself reaches the threshold.
       if (!(value >= FORGOTTEN)) draft.cleanAt = Number.NaN;
     } else if (present) {
       delete entries[k];

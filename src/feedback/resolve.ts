@@ -36,6 +36,13 @@ export interface Resolution {
   readonly apply?: { readonly kind: OutcomeKind; readonly reward: number; readonly weight: number };
 }
 
+/**
+ * Largest |value| of a `convert` (its reward). A bound keeps every sufficient statistic finite:
+ * squared rewards summed over billions of outcomes stay far below the double range, where one
+ * unbounded value (1e160) made a posterior non-finite and its snapshot unloadable.
+ */
+export const MAX_FEEDBACK_VALUE = 1e9;
+
 /** P(position examined); positions are 1-based, past the end the last value holds. */
 export function examinationProbability(examination: readonly number[], position: number): number {
   const i = Math.min(Math.max(position, 1), examination.length) - 1;

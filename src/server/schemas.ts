@@ -14,6 +14,7 @@
  */
 import { z } from 'zod';
 import { modelConfigSchema } from '../engine/config.js';
+import { MAX_FEEDBACK_VALUE } from '../feedback/resolve.js';
 
 /** A feature value: a finite number, a string, a boolean or a list of strings. */
 export const featureValueSchema = z.union([z.number(), z.string(), z.boolean(), z.array(z.string())]);
@@ -108,7 +109,8 @@ const feedbackEventObject = z
     eventId: eventIdSchema,
     itemId: itemIdSchema,
     kind: z.enum(['click', 'convert', 'dismiss', 'regret', 'ignore']),
-    value: z.number().optional(),
+    /** `convert` only: the conversion's value, its reward. */
+    value: z.number().min(-MAX_FEEDBACK_VALUE).max(MAX_FEEDBACK_VALUE).optional(),
     at: timestampSchema.optional(),
   })
   .strict();

@@ -101,7 +101,11 @@ export interface OutcomeRecord {
   readonly group?: string;
   readonly kind: OutcomeKind;
   readonly reward: number;
-  /** The weight folded into the posterior (negative for a retraction, decay already applied). */
+  /**
+   * The outcome's weight: negative for a retraction, which logs minus the retracted weight as it
+   * was folded; the forgetting the retracted outcome has undergone since is applied when the
+   * retraction is folded (Model.applyEntry), from the two entries' ordinals.
+   */
   readonly weight: number;
   /** seq of the outcome this entry retracts. */
   readonly retracts?: number;

@@ -91,7 +91,7 @@ function validEvent(rng: Rng): Record<string, unknown> {
     eventId: pick(rng, ['e', 'e'.repeat(256)]),
     itemId: pick(rng, ['i', 'i'.repeat(1024)]),
     kind: pick(rng, ['click', 'convert', 'dismiss', 'regret', 'ignore']),
-    ...(rng.uniform() < 0.4 ? { value: pick(rng, [0, -3, 12.5, 1e300]) } : {}),
+    ...(rng.uniform() < 0.4 ? { value: pick(rng, [0, -3, 12.5, 1e9, -1e9]) } : {}),
     ...(rng.uniform() < 0.6
       ? { at: pick(rng, [0, 1_714_564_800_000, 8.64e15, '2024-05-01T12:00:00Z', '2024-05-01T12:00:00.123+02:00', '2024-02-29T23:59:59-05:30']) }
       : {}),
@@ -104,7 +104,7 @@ function invalidEvent(rng: Rng): Record<string, unknown> {
     () => (e['kind'] = pick(rng, ['like', 'CLICK', '', 1, null])),
     () => (e['eventId'] = pick(rng, ['', 'e'.repeat(257), '\ud800', 1])),
     () => (e['itemId'] = pick(rng, ['', 'i'.repeat(1025), null])),
-    () => (e['value'] = pick(rng, ['1', null, [1], {}])),
+    () => (e['value'] = pick(rng, ['1', null, [1], {}, 1e9 + 1, -1e300])),
     () => (e['at'] = pick(rng, [-1, 8.64e15 + 1, '2024-13-01T00:00:00Z', '2024-05-01', '2024-05-01T12:00:00', 'yesterday', null, true])),
     () => (e[pick(rng, ['Kind', 'ts', 'weight'])] = 1),
     () => delete e[pick(rng, ['eventId', 'itemId', 'kind'])],
