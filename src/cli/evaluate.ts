@@ -338,7 +338,7 @@ function dbReportText(
   const L = log.positions;
   out.push(
     `model ${log.modelId}: ${log.rounds.length.toLocaleString('en-US')} decisions used` +
-      ` (${log.excluded.unexposed} never exposed, ${log.excluded.unresolved} with a reward window still open), slates of up to ${L} position${L === 1 ? '' : 's'}` +
+      ` (${log.excluded.unexposed} never exposed, ${log.excluded.unresolved} exposed within a reward window of the last logged time), slates of up to ${L} position${L === 1 ? '' : 's'}` +
       (log.versions.length > 1 ? `, model versions ${log.versions.join(', ')}` : ''),
   );
   const changed = Object.entries(changes);

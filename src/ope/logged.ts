@@ -21,10 +21,15 @@
  *   silence rule below.
  * - **Silence** with no outcome at all (a clicks-only model, `learnSilence: false`, logs none):
  *   an exposed impression whose reward window is closed gets `feedback.rewards.ignore`.
- * - An impression whose reward window is **still open** is unresolved, and a decision that was
- *   **never exposed** produced no outcome: such decisions are left out (and counted), since
- *   their reward is unknown — not zero. Both happen independently of the reward, so leaving them
- *   out does not bias the estimates.
+ * - A decision whose reward windows may **not have ended** by the evaluation time `asOf` — it
+ *   was exposed within the last `feedback.rewardWindowSeconds` — is unresolved, and a decision
+ *   that was **never exposed** produced no outcome: such decisions are left out (and counted),
+ *   since their reward is unknown — not zero. Both are decided by time alone, independently of
+ *   the reward, so leaving them out does not bias the estimates. (Feedback closes a window
+ *   early: leaving out only the impressions whose window is still open would keep the recent
+ *   rewarded decisions and drop the recent silent ones, biasing every value upward.) An
+ *   impression whose window is still open past that age (a window lengthened since) is
+ *   unresolved too.
  *
  * Rewards stay in the logging model's units: a candidate config with other `feedback.rewards`
  * is evaluated on the logged rewards (the metric is the log's, only the policy changes).
@@ -96,6 +101,12 @@ export interface ReadModelLogOptions {
    * required. The CLI reads them from the database.
    */
   readonly eventIds?: Iterable<string>;
+  /**
+   * The evaluation time (epoch ms): decisions exposed after `asOf − rewardWindowSeconds` are
+   * left out as unresolved. Default: the latest time in the log (a decision's exposure or an
+   * outcome's time), so the same log always reads the same.
+   */
+  readonly asOf?: number;
 }
 
 const PAGE = 10_000;
@@ -135,15 +146,25 @@ export function readModelLog(source: ModelLogSource, modelId: string, options: R
   }
 
   const silence = config.feedback.rewards.ignore;
-  const found: Array<LoggedDecision & { source: number }> = [];
+  const records: Array<{ decision: DecisionRecord; source: number }> = [];
   ids.forEach((eventId, sourceIndex) => {
     const decision = source.getDecision(modelId, eventId);
     if (!decision) {
       if (options.eventIds !== undefined) throw new OpeInputError('eventIds', `no decision ${JSON.stringify(eventId)} of model ${modelId}`);
       return; // an outcome of a deleted decision: nothing to evaluate
     }
-    found.push({ ...resolveDecision(decision, standing, silence, source, modelId), source: sourceIndex });
+    records.push({ decision, source: sourceIndex });
   });
+  let asOf = options.asOf ?? Number.NEGATIVE_INFINITY;
+  if (options.asOf === undefined) {
+    for (const o of outcomes) asOf = Math.max(asOf, o.at);
+    for (const { decision } of records) asOf = Math.max(asOf, decision.exposedAt ?? decision.at);
+  }
+  const maturedBy = asOf - config.feedback.rewardWindowSeconds * 1000;
+  const found = records.map(({ decision, source: sourceIndex }) => ({
+    ...resolveDecision(decision, standing, silence, maturedBy, source, modelId),
+    source: sourceIndex,
+  }));
   found.sort((a, b) => a.decision.posteriorSeq - b.decision.posteriorSeq || a.decision.at - b.decision.at || a.source - b.source);
 
   const decisions: LoggedDecision[] = found.map(({ decision, rewards, excluded }) => ({ decision, rewards, excluded }));
@@ -164,7 +185,7 @@ export function readModelLog(source: ModelLogSource, modelId: string, options: R
   if (rounds.length === 0) {
     throw new OpeInputError(
       'decisions',
-      `model ${modelId} has no decision with every impression resolved (${decisions.length} found: ${unexposed} never exposed, ${unresolved} with a reward window still open)`,
+      `model ${modelId} has no decision with every impression resolved (${decisions.length} found: ${unexposed} never exposed, ${unresolved} exposed within a reward window of the evaluation time)`,
     );
   }
   return {
@@ -192,14 +213,17 @@ function standingOutcomes(outcomes: readonly OutcomeRecord[]): Map<string, Outco
   return standing;
 }
 
+/** @param maturedBy the latest exposure time whose reward windows have all ended at the evaluation time */
 function resolveDecision(
   decision: DecisionRecord,
   standing: ReadonlyMap<string, OutcomeRecord>,
   silence: number,
+  maturedBy: number,
   source: ModelLogSource,
   modelId: string,
 ): LoggedDecision {
   if (decision.exposedAt === null) return { decision, rewards: null, excluded: 'unexposed' };
+  if (decision.exposedAt > maturedBy) return { decision, rewards: null, excluded: 'unresolved' };
   const rewards = new Float64Array(decision.slate.length);
   for (let p = 0; p < decision.slate.length; p++) {
     const entry = decision.slate[p]!;

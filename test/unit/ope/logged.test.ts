@@ -16,6 +16,8 @@ import { MemoryStore } from '../../../src/storage/memory/index.js';
 import type { DecisionRecord, NewOutcome } from '../../../src/storage/types.js';
 
 const T0 = 1_700_000_000_000;
+/** An evaluation time after every reward window of the hand-written logs (default window 1,800 s). */
+const LATER = T0 + 3_600_000;
 
 function decision(eventId: string, posteriorSeq: number, items: string[], extra: Partial<DecisionRecord> = {}): DecisionRecord {
   return {
@@ -80,7 +82,7 @@ describe('impressionReward', () => {
 
 describe('readModelLog', () => {
   test('resolves rewards from the learning log: clicks, late clicks over retracted silence, dismiss, converts', () => {
-    const log = readModelLog(fixture(), 'm');
+    const log = readModelLog(fixture(), 'm', { asOf: LATER });
     // e3 never appears in the learning log, so it is not found without eventIds; e4 is unresolved.
     expect(log.decisions.map((d) => d.decision.eventId)).toEqual(['e1', 'e5', 'e2', 'e4']);
     expect(log.rounds.map((r) => r.decision.eventId)).toEqual(['e1', 'e5', 'e2']);
@@ -93,8 +95,23 @@ describe('readModelLog', () => {
     expect(log.config.policy.kind).toBe('linear-gaussian');
   });
 
+  test('evaluation time: decisions exposed within a reward window of it are left out, with or without feedback; by default the latest time in the log', () => {
+    // Every decision of the fixture was exposed at T0, and T0 is also its latest time: nothing has matured.
+    expect(() => readModelLog(fixture(), 'm')).toThrow(/exposed within a reward window/);
+    // e1 exposed at T0 and clicked, e6 exposed 1,000 s later and clicked too: as of T0 + 1,800 s
+    // only e1's window has ended — e6 is left out although its feedback came.
+    const store = fixture();
+    store.insertDecision(decision('e6', 7, ['a'], { exposedAt: T0 + 1_000_000 }));
+    store.appendOutcome(outcome('e6', 'a', 'click', 1, 7, { at: T0 + 1_000_000 }));
+    const early = readModelLog(store, 'm', { asOf: T0 + 1_800_000 });
+    expect(early.rounds.map((r) => r.decision.eventId)).toEqual(['e1', 'e5', 'e2']);
+    expect(early.excluded).toEqual({ unexposed: 0, unresolved: 2 });
+    // As of 1,800 s after e6's exposure: e6 is in.
+    expect(readModelLog(store, 'm', { asOf: T0 + 2_800_000 }).rounds.map((r) => r.decision.eventId)).toEqual(['e1', 'e5', 'e2', 'e6']);
+  });
+
   test('with eventIds every decision is found: unexposed ones are counted, silence uses rewards.ignore', () => {
-    const log = readModelLog(fixture({ feedback: { rewards: { ignore: -0.25 } } }), 'm', { eventIds: ['e1', 'e2', 'e3', 'e4', 'e5', 'e1'] });
+    const log = readModelLog(fixture({ feedback: { rewards: { ignore: -0.25 } } }), 'm', { eventIds: ['e1', 'e2', 'e3', 'e4', 'e5', 'e1'], asOf: LATER });
     expect(log.decisions.map((d) => d.decision.eventId)).toEqual(['e1', 'e3', 'e5', 'e2', 'e4']);
     expect(log.excluded).toEqual({ unexposed: 1, unresolved: 1 });
     // e5 position 1 (item a) has no outcome and a closed window: silence.
@@ -103,14 +120,14 @@ describe('readModelLog', () => {
 
   test('a clicks-only model needs the eventIds (its log omits silent decisions)', () => {
     const store = fixture({ feedback: { learnSilence: false } });
-    expect(() => readModelLog(store, 'm')).toThrow(/clicks-only/);
-    expect(readModelLog(store, 'm', { eventIds: ['e1'] }).rounds).toHaveLength(1);
+    expect(() => readModelLog(store, 'm', { asOf: LATER })).toThrow(/clicks-only/);
+    expect(readModelLog(store, 'm', { eventIds: ['e1'], asOf: LATER }).rounds).toHaveLength(1);
   });
 
   test.each([
     ['an unknown model', (s: MemoryStore) => readModelLog(s, 'nope'), 'modelId'],
-    ['an unknown eventId', (s: MemoryStore) => readModelLog(s, 'm', { eventIds: ['zz'] }), 'eventIds'],
-    ['no resolved decision', (s: MemoryStore) => readModelLog(s, 'm', { eventIds: ['e3', 'e4'] }), 'decisions'],
+    ['an unknown eventId', (s: MemoryStore) => readModelLog(s, 'm', { eventIds: ['zz'], asOf: LATER }), 'eventIds'],
+    ['no resolved decision', (s: MemoryStore) => readModelLog(s, 'm', { eventIds: ['e3', 'e4'], asOf: LATER }), 'decisions'],
   ])('%s is an OpeInputError naming the field', (_name, run, field) => {
     const store = fixture();
     try {
@@ -126,7 +143,7 @@ describe('readModelLog', () => {
     const store = fixture();
     store.insertDecision(decision('e6', 9, ['c']));
     store.appendOutcome(outcome('e6', 'c', 'click', 1, 7));
-    const log = readModelLog(store, 'm');
+    const log = readModelLog(store, 'm', { asOf: LATER });
     const s = slateLog(log);
     expect(s.n).toBe(4);
     expect(s.positions).toBe(2);
@@ -228,7 +245,7 @@ describe('reward model and target arrays', () => {
     store.insertDecision(decision(`d${i}`, 2 * i, items));
     items.forEach((item, p) => store.appendOutcome(outcome(`d${i}`, item, item === 'a' ? 'click' : 'ignored', item === 'a' ? 1 : 0, 2 * i + p, { position: p + 1 })));
   }
-  const log = readModelLog(store, 'm');
+  const log = readModelLog(store, 'm', { asOf: LATER });
   const k = 3;
   const scores = { offsets: Int32Array.from({ length: 41 }, (_, i) => i * k), values: new Float64Array(40 * k) };
 
