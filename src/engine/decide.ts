@@ -64,9 +64,12 @@ export interface DecisionOutcome {
 }
 
 /**
- * Run the policy half of a rank on `policy`: sd (when needed), `prepare(features, T, M + 1)`,
- * the own draw, `selectSlate`, then M propensity draws on the fork `propensity` of the decision's
- * stream — the same calls in the same order as the model has always made them.
+ * Run the policy half of a rank on `policy`: sd (when needed), the own draw (`sample` on the
+ * decision's stream), `selectSlate`, then M propensity draws (`prepare(features, T, M)`) on the
+ * fork `propensity` of that stream. The own draw never goes through the prepared sampler, whose
+ * method (and so its random stream) depends on M: the slate of a (seed, posterior) is the same
+ * whatever the number of propensity draws — only its estimated propensities are (DESIGN.md:
+ * "the decision's own draw is unchanged"). The prepared draws have the same law as `sample`.
  * @throws RangeError from the policy or the selection (bad temperature, shapes, parameters)
  */
 export function decide(policy: Policy, job: DecisionJob): DecisionOutcome {
@@ -80,11 +83,12 @@ export function decide(policy: Policy, job: DecisionJob): DecisionOutcome {
   const input: SelectionInput = { groups: job.groups, cooledDown: job.cooledDown, recentGroups: new Set(job.recentGroups), sd };
   const rng = createRng(job.seed);
   const scores = new Float64Array(k);
-  const draw = policy.prepare
-    ? policy.prepare(features, temperature, draws + 1)
-    : (r: typeof rng, out: Float64Array) => policy.sample(features, r, out, temperature);
-  draw(rng, scores);
+  policy.sample(features, rng, scores, temperature);
   const choice = selectSlate(scores, input, job.params, rng);
+  const draw =
+    policy.prepare && draws > 0
+      ? policy.prepare(features, temperature, draws)
+      : (r: typeof rng, out: Float64Array) => policy.sample(features, r, out, temperature);
   const props = estimatePropensities(draw, input, job.params, choice, k, draws, rng.fork('propensity'), {
     exchangeable: policy.exchangeable === true,
   });
