@@ -59,6 +59,8 @@ export interface DecisionOutcome {
   readonly cost: Float64Array;
   readonly position: Float64Array;
   readonly slate: Float64Array;
+  /** Whether the whole slate came from the propensity floor's uniform component (select.ts). */
+  readonly floor: boolean;
   /** `JSON.stringify(loggedCandidates(…))`, when a replica computed it (the store's text of them). */
   readonly candidatesJson?: string;
 }
@@ -100,6 +102,7 @@ export function decide(policy: Policy, job: DecisionJob): DecisionOutcome {
     cost: choice.cost.slice(0, n),
     position: props.position.slice(0, n),
     slate: props.slate.slice(0, n),
+    floor: choice.floorComponent,
   };
 }
 

@@ -153,6 +153,11 @@ export interface ModelCounters {
   explored: number;
   /** Sum of the explored slots' cost estimates (the ledger's `cost`: score given up for serendipity). */
   exploredCost: number;
+  /**
+   * Decisions whose whole slate came from the propensity floor's uniform component (probability
+   * min(1, floor·k/slots)): exploration outside the budget's share, tokens and ledger.
+   */
+  floorSlates: number;
   slots: number;
   outcomes: Record<string, number>;
   retractions: number;
@@ -181,7 +186,7 @@ export class Model {
   private readonly decayGamma: number | null;
   private readonly decayEvery: number;
   private readonly halfLifeMs: number;
-  readonly counters: ModelCounters = { decisions: 0, explored: 0, exploredCost: 0, slots: 0, outcomes: {}, retractions: 0, unlearnable: 0 };
+  readonly counters: ModelCounters = { decisions: 0, explored: 0, exploredCost: 0, floorSlates: 0, slots: 0, outcomes: {}, retractions: 0, unlearnable: 0 };
   /** The featurizer of logged decisions that exceed this config's limits (built when first needed: see loggedFeatures). */
   private unlimited: Featurizer | null = null;
   /** Entries {@link applyEntry} has applied without an update because their decision is not featurizable. */
@@ -253,6 +258,7 @@ export class Model {
     c.decisions += from.decisions;
     c.explored += from.explored;
     c.exploredCost += from.exploredCost;
+    c.floorSlates += from.floorSlates;
     c.slots += from.slots;
     c.retractions += from.retractions;
     c.unlearnable += from.unlearnable;
@@ -603,6 +609,7 @@ export class Model {
     this.counters.slots += slate.length;
     this.counters.explored += explored;
     for (const e of ledger) this.counters.exploredCost += e.cost;
+    if (outcome.floor) this.counters.floorSlates++;
     return {
       eventId,
       modelVersion: this.version,

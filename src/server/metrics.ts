@@ -15,6 +15,7 @@ interface ModelStats {
   readonly slots: number;
   readonly explored: number;
   readonly exploredCost: number;
+  readonly floorSlates: number;
   readonly outcomes: Readonly<Record<string, number>>;
   readonly retractions: number;
   readonly unlearnable: number;
@@ -77,6 +78,7 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
         slots: m.counters.slots,
         explored: m.counters.explored,
         exploredCost: m.counters.exploredCost,
+        floorSlates: m.counters.floorSlates,
         outcomes: { ...m.counters.outcomes },
         retractions: m.counters.retractions,
         unlearnable: m.counters.unlearnable,
@@ -171,6 +173,11 @@ export function createMetrics(engine: Engine, options: MetricsOptions = {}): Met
   );
   engineGauge('liubai_budget_allowed_share', 'Configured long-run exploration share (budget.share)', (s) => s.allowedShare);
   engineGauge('liubai_budget_spent_slots', 'Exploratory slots in the budget ledger (all time)', (s) => s.ledger);
+  engineCounter(
+    'liubai_floor_slates_total',
+    'Decisions whose whole slate was drawn uniformly by the propensity floor (probability min(1, floor·k/slots)) since the process started: exploration outside the budget share, tokens and ledger',
+    (s) => s.floorSlates,
+  );
   engineCounter(
     'liubai_budget_spent_cost_total',
     'Estimated score given up by exploratory slots since the process started (sum of the ledger cost estimates)',

@@ -364,6 +364,7 @@ describe('the API without keys', () => {
       'liubai_budget_spent_slots',
       'liubai_budget_spent_cost_total',
       'liubai_unlearnable_outcomes_total',
+      'liubai_floor_slates_total',
       'liubai_budget_allowed_share',
       'liubai_learning_log_lag',
       'liubai_open_windows',

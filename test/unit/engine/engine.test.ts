@@ -426,7 +426,7 @@ describe('state and recovery', () => {
     const counted = JSON.parse(JSON.stringify(live)) as typeof live;
     // A restart replays the whole log (no snapshot) and counts none of it.
     const restarted = new Engine({ store, clock: a.now, snapshotEvery: 0 });
-    expect(restarted.model('m').counters).toEqual({ decisions: 0, explored: 0, exploredCost: 0, slots: 0, outcomes: {}, retractions: 0, unlearnable: 0 });
+    expect(restarted.model('m').counters).toEqual({ decisions: 0, explored: 0, exploredCost: 0, floorSlates: 0, slots: 0, outcomes: {}, retractions: 0, unlearnable: 0 });
     // A policy change rebuilds the posterior from the log: the counters go on from where they were.
     a.engine.putModel('m', { feedback: { rewardWindowSeconds: 20 }, policy: { kind: 'linear-gaussian', priorVariance: 4 } });
     expect(a.engine.model('m').version).toBe(2);
@@ -465,6 +465,18 @@ describe('state and recovery', () => {
     expect(engine.model('m').version).toBe(2);
     expect(engine.model('m')).not.toBe(model);
     expect(first.modelVersion).toBe(1);
+  });
+
+  test('floor slates are counted: every one when floor·k/slots ≥ 1, none without a floor, about floor·k/slots of them between', () => {
+    const count = (floor: number, n: number) => {
+      const { engine } = setup({ budget: { share: 0, floor } });
+      for (let i = 0; i < n; i++) engine.rank('m', { context, candidates: items(4), slots: 2 });
+      return engine.model('m').counters.floorSlates;
+    };
+    expect(count(0.5, 30)).toBe(30); // q = min(1, 0.5·4/2) = 1
+    expect(count(0, 30)).toBe(0);
+    // q = 0.1·4/2 = 0.2 over 400 decisions: mean 80, sd 8 (a 5-sd bound).
+    expect(Math.abs(count(0.1, 400) - 80)).toBeLessThan(40);
   });
 
   test('an invalid config names the field and leaves the model as it was', () => {
