@@ -352,6 +352,11 @@ export class Model {
   rankAsync(request: RankRequest, json?: string): Promise<RankResponse> {
     const replica = this.replica;
     if (!replica || !replica.healthy) {
+      // A rank of this user may still be on a replica that just failed: wait for it, so that the
+      // bucket is read and spent by one rank at a time here too.
+      if (request.userId !== undefined && this.userTurns.has(request.userId)) {
+        return this.withUser(request.userId, async () => this.rank(request));
+      }
       try {
         return Promise.resolve(this.rank(request));
       } catch (error) {

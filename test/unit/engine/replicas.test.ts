@@ -397,6 +397,25 @@ describe('failure', () => {
     expect(engine.model('m').counters.decisions).toBe(2);
   });
 
+  test('a rank of a user whose earlier rank is still on a failing replica waits for it: the bucket is spent by one rank at a time', async () => {
+    const p = new PolicyReplicas({ threads: 1 });
+    const budgeted: ModelConfigInput = {
+      policy: { kind: 'linear-gaussian' },
+      budget: { share: 1, rule: 'uniform', perUser: { ratePerHour: 0.001, burst: 1 }, floor: 0 },
+      slots: 4,
+    };
+    const { engine } = engineWith(budgeted, p);
+    const context = { user: { segment: 'a' } };
+    const first = engine.rankAsync('m', { userId: 'same', context, candidates: catalog.slice(0, 10) });
+    const closing = p.close();
+    // The replica is gone before the first rank has come back: the second takes the fallback path.
+    expect(engine.model('m').replicated).toBe(false);
+    const second = engine.rankAsync('m', { userId: 'same', context, candidates: catalog.slice(0, 10) });
+    const results = await Promise.all([first, second]);
+    await closing;
+    expect(results.reduce((s, r) => s + r.slate.filter((x) => x.explored).length, 0)).toBe(1);
+  });
+
   test('after learning on the replica only, a fallback rebuilds the model thread posterior and decides as the twin', async () => {
     const p = new PolicyReplicas({ threads: 1 });
     const config: ModelConfigInput = { policy: { kind: 'linear-gaussian' }, features: { bits: 10 }, propensity: { draws: 16 } };
