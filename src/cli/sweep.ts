@@ -189,7 +189,7 @@ export async function sweepCommand(argv: string[], io: CommandIo = { stdout: pro
   let metric: Metric;
   try {
     metric = (values.metric ?? 'reward') as Metric;
-    if (!(metric in SWEEP_METRICS)) throw new UsageError(`--metric must be one of ${Object.keys(SWEEP_METRICS).join(', ')}, got ${JSON.stringify(values.metric)}`);
+    if (!Object.hasOwn(SWEEP_METRICS, metric)) throw new UsageError(`--metric must be one of ${Object.keys(SWEEP_METRICS).join(', ')}, got ${JSON.stringify(values.metric)}`);
     axes = (values.grid ?? []).map(parseGridSpec);
     if (axes.length === 0) throw new UsageError('give at least one --grid path=value1,value2,…');
     ({ scenario, workers } = loadScenarioWithFlags(scenarioPath, values));

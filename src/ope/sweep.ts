@@ -9,6 +9,7 @@ import type { Rng } from '../core/rng.js';
 import type { ModelConfig } from '../engine/config.js';
 import { candidateConfig, evaluateCandidates } from './candidate.js';
 import { OpeInputError } from './errors.js';
+import { repeatedValue } from '../simulation/sweep.js';
 import {
   readModelLog,
   type ModelLog,
@@ -95,6 +96,8 @@ export function expandGrid(grid: readonly SweepAxis[]): Array<Record<string, unk
     if (seen.has(axis.path)) throw new OpeInputError(`grid.${i}.path`, `${axis.path} appears twice`);
     seen.add(axis.path);
     if (!Array.isArray(axis.values) || axis.values.length === 0) throw new OpeInputError(`grid.${i}.values`, 'needs at least one value');
+    const repeated = repeatedValue(axis.values);
+    if (repeated !== undefined) throw new OpeInputError(`grid.${i}.values`, `the value ${JSON.stringify(repeated)} is given twice`);
   });
   let settings: Array<Record<string, unknown>> = [{}];
   for (const axis of grid) {

@@ -160,7 +160,9 @@ export function runSimulation(
   const points = Math.max(1, Math.min(options.points ?? 100, options.horizon));
   const every = options.horizon / points;
   const series: RunSeries = { step: [], cumulativeReward: [], cumulativeRegret: [], exploredShare: [], groupShares: {}, topItemMeans: {} };
-  const groupTotals = new Map<string, number>();
+  // Every group of the environment, shown or not: a group never shown is a share of 0 (the Gini
+  // of the shown groups alone would call a policy that ignores whole groups "even").
+  const groupTotals = new Map<string, number>([...new Set(env.groups.values())].map((g) => [g, 0]));
   let groupWindow = new Map<string, number>();
   let reward = 0;
   let expected = 0;

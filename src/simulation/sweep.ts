@@ -95,7 +95,23 @@ export function parseGridSpec(spec: string): GridAxis {
   const raw = spec.slice(eq + 1);
   const values = splitTopLevel(raw).filter((v) => v.trim().length > 0).map(parseGridValue);
   if (values.length === 0) throw new SweepError(`--grid ${JSON.stringify(spec)}: no values`);
+  const repeated = repeatedValue(values);
+  if (repeated !== undefined) throw new SweepError(`--grid ${JSON.stringify(spec)}: the value ${JSON.stringify(repeated)} is given twice`);
   return { key, path, values };
+}
+
+/**
+ * The first value that equals an earlier one as JSON (`0.1` and `0.10` are the same setting), or
+ * undefined: a repeated value would run the same setting twice and split its P(best).
+ */
+export function repeatedValue(values: readonly unknown[]): unknown {
+  const seen = new Set<string>();
+  for (const v of values) {
+    const key = JSON.stringify(v);
+    if (seen.has(key)) return v;
+    seen.add(key);
+  }
+  return undefined;
 }
 
 /** One point of the grid: the value of each axis, by key, in axis order. */
@@ -214,22 +230,28 @@ export function analyzeSweep(
   const best = order[0]!;
   const runnerUp = order[1] ?? -1;
   const wins = new Float64Array(k);
+  const scores = new Float64Array(k);
   const idx = new Int32Array(n);
   for (let r = 0; r < resamples; r++) {
     for (let j = 0; j < n; j++) idx[j] = rng.int(n);
-    let bi = -1;
+    // A resample's win is shared equally among the settings tied for best (by list order, the
+    // first would always take it).
     let bv = Number.NEGATIVE_INFINITY;
+    let tied = 0;
     for (let s = 0; s < k; s++) {
       const v = values[s]!;
       let sum = 0;
       for (let j = 0; j < n; j++) sum += v[idx[j]!]!;
       const score = (sign * sum) / n;
+      scores[s] = score;
       if (score > bv) {
         bv = score;
-        bi = s;
+        tied = 1;
+      } else if (score === bv) {
+        tied++;
       }
     }
-    wins[bi]!++;
+    for (let s = 0; s < k; s++) if (scores[s] === bv) wins[s]! += 1 / tied;
   }
   const paired = (s: number, t: number) => meanCi(values[s]!.map((x, j) => sign * (x - values[t]![j]!)));
   return {
@@ -308,7 +330,7 @@ export function sweepPolicy(scenario: Scenario, name?: string): Scenario['polici
  */
 export async function runSweep(scenario: Scenario, options: SweepOptions): Promise<SweepResults> {
   const metric = options.metric ?? 'reward';
-  const direction = SWEEP_METRICS[metric];
+  const direction = Object.hasOwn(SWEEP_METRICS, metric) ? SWEEP_METRICS[metric] : undefined;
   if (!direction) throw new SweepError(`--metric must be one of ${Object.keys(SWEEP_METRICS).join(', ')}, got ${metric}`);
   if (options.axes.length === 0) throw new SweepError('a sweep needs at least one --grid path=values');
   const policy = sweepPolicy(scenario, options.policy);

@@ -71,6 +71,7 @@ describe('grid helpers', () => {
     [[{ path: 'budget..share', values: [1] }], 'grid.0.path'],
     [[{ path: 'budget.share', values: [] }], 'grid.0.values'],
     [[{ path: 'slots', values: [1] }, { path: 'slots', values: [2] }], 'grid.1.path'],
+    [[{ path: 'slots', values: [3] }, { path: 'budget.share', values: [0.1, 0, 0.1] }], 'grid.1.values'],
   ])('expandGrid(%j) names %s', (grid, field) => {
     try {
       expandGrid(grid);
