@@ -149,6 +149,11 @@ export interface BudgetTotals {
   readonly decisions: number;
   readonly slots: number;
   readonly explored: number;
+  /**
+   * Sum of the ledger entries' cost estimates: a floating-point sum whose last bits depend on the
+   * store's order of summation (SQLite's TOTAL() sums in index order with compensation), so two
+   * stores agree to about 1e-12 relative, not bit for bit.
+   */
   readonly cost: number;
 }
 

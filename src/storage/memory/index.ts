@@ -176,7 +176,9 @@ export class MemoryStore implements Store {
     const due: OpenImpression[] = [];
     const keep: HeapEntry[] = [];
     const seen = new Set<string>();
-    while (due.length < limit && d.heap.size > 0 && d.heap.peek()!.at <= now) {
+    // At most ⌊limit⌋ (as SQLite's LIMIT and this store's outcomesAfter).
+    const most = Math.floor(limit);
+    while (due.length < most && d.heap.size > 0 && d.heap.peek()!.at <= now) {
       const e = d.heap.pop()!;
       const open = d.windows.get(e.key);
       // Not live (closed, or closed and re-opened), or a duplicate pushed by an undone close.
