@@ -6,13 +6,13 @@
  * interval nesting and text/JSON agreement, and the OBD data folder (present or absent).
  * Four regression tests pin bugs the audit found (fixed).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { evaluateCommand, type EvaluateIo } from '../../src/cli/evaluate.js';
-import { simulateCommand, summaryText, type CommandIo } from '../../src/cli/simulate.js';
+import { simulateCommand, summaryText } from '../../src/cli/simulate.js';
 import { sweepCommand } from '../../src/cli/sweep.js';
 import { createRng } from '../../src/core/rng.js';
 import { meanCi, tQuantile975 } from '../../src/core/stats.js';
@@ -23,29 +23,12 @@ import { gini, runSimulation } from '../../src/simulation/runner.js';
 import { environmentForSeed, parseScenario } from '../../src/simulation/scenario.js';
 import { analyzeSweep, type SweepResults } from '../../src/simulation/sweep.js';
 import { openSqliteStore } from '../../src/storage/sqlite/index.js';
+import { captureIo, logTraffic, runDir } from './cli-helpers.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SMOKE = join(REPO, 'simulations/smoke.json');
 const dir = mkdtempSync(join(tmpdir(), 'liubai-audit-research-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function captureIo(): CommandIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t), isTTY: false },
-    out: () => out,
-    err: () => err,
-  };
-}
-
-/** The single run directory under `<root>/<name>/`. */
-function onlyRun(root: string, name: string): string {
-  const runs = readdirSync(join(root, name));
-  expect(runs).toHaveLength(1);
-  return join(root, name, runs[0]!);
-}
 
 function withoutRun<T extends { run: unknown }>(r: T): Omit<T, 'run'> {
   const { run: _run, ...rest } = r;
@@ -64,7 +47,7 @@ describe('liubai simulate: reproducibility and the statistics of results.json', 
       const out = join(dir, `sim-w${workers}`);
       const code = await simulateCommand([SMOKE, '--out', out, '--workers', workers, '--horizon', '30', '--quiet'], io);
       expect(code, io.err()).toBe(0);
-      const results = JSON.parse(readFileSync(join(onlyRun(out, 'smoke'), 'results.json'), 'utf8')) as SimulationResults;
+      const results = JSON.parse(readFileSync(join(runDir(out, 'smoke'), 'results.json'), 'utf8')) as SimulationResults;
       if (workers === '1') {
         one = results;
         printedOne = io.out();
@@ -117,7 +100,7 @@ describe('liubai simulate: reproducibility and the statistics of results.json', 
       io,
     );
     expect(code, io.err()).toBe(0);
-    const sweep = JSON.parse(readFileSync(join(onlyRun(out, 'smoke-sweep'), 'sweep.json'), 'utf8')) as SweepResults;
+    const sweep = JSON.parse(readFileSync(join(runDir(out, 'smoke-sweep'), 'sweep.json'), 'utf8')) as SweepResults;
     expect(sweep.settings.map((s) => s.label)).toEqual([
       'budget.share=0 budget.temperature=1',
       'budget.share=0 budget.temperature=2',
@@ -227,26 +210,12 @@ const db = join(dir, 'audit.db');
 /** 400 decisions of 2 slots over 5 Bernoulli arms, clicks delivered at once, every window closed. */
 function buildDb(): void {
   const store = openSqliteStore(db, { synchronous: 'NORMAL' });
-  let now = Date.UTC(2026, 0, 1);
+  const clock = { now: Date.UTC(2026, 0, 1) };
   let n = 0;
-  const engine = new Engine({ store, clock: () => now, newEventId: () => `ev-${++n}`, snapshotEvery: 0 });
+  const engine = new Engine({ store, clock: () => clock.now, newEventId: () => `ev-${++n}`, snapshotEvery: 0 });
   engine.putModel('m', { policy: { kind: 'beta-bernoulli' }, budget: { share: 0.3, floor: 0.1, temperature: 2, rule: 'uniform', perUser: null }, slots: 2, seed: 5 });
   const env = createBernoulli({ probabilities: [0.1, 0.3, 0.2, 0.4, 0.05], users: 20 });
-  const root = createRng('audit-research');
-  const arrive = root.fork('arrive');
-  const respond = root.fork('respond');
-  store.transaction(() => {
-    for (let step = 0; step < 400; step++) {
-      now += 60_000;
-      engine.tick(now);
-      const a = env.arrive(now, arrive);
-      const r = engine.rank('m', { context: a.context, candidates: a.candidates, userId: a.userId });
-      const shown = r.slate.map((s) => ({ itemId: s.id, position: s.position }));
-      for (const re of env.respond(a, shown, respond)) engine.feedback('m', { eventId: r.eventId, itemId: re.itemId, kind: re.kind });
-    }
-    now += 86_400_000;
-    engine.tick(now);
-  });
+  logTraffic(store, engine, 'm', env, createRng('audit-research'), 400, clock);
   store.close();
 }
 

@@ -14,6 +14,7 @@ import { obdOpeScenarioSchema } from '../../src/ope/obd.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createBernoulli } from '../../src/simulation/environments/bernoulli.js';
 import { openSqliteStore } from '../../src/storage/sqlite/index.js';
+import { logTraffic } from './cli-helpers.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const dir = mkdtempSync(join(tmpdir(), 'liubai-evaluate-'));
@@ -36,27 +37,13 @@ const LOGGING = {
  */
 function buildDb(): void {
   const store = openSqliteStore(db, { synchronous: 'NORMAL' });
-  let now = Date.UTC(2026, 0, 1);
+  const clock = { now: Date.UTC(2026, 0, 1) };
   let n = 0;
-  const engine = new Engine({ store, clock: () => now, newEventId: () => `ev-${++n}`, snapshotEvery: 500 });
+  const engine = new Engine({ store, clock: () => clock.now, newEventId: () => `ev-${++n}`, snapshotEvery: 500 });
   engine.putModel('shop', LOGGING);
   engine.putModel('empty', {});
   const env = createBernoulli({ probabilities: [0.05, 0.1, 0.3, 0.15, 0.2, 0.25, 0.1, 0.4], users: 50 });
-  const root = createRng('evaluate-cli');
-  const arrive = root.fork('arrive');
-  const respond = root.fork('respond');
-  store.transaction(() => {
-    for (let step = 0; step < 2000; step++) {
-      now += 60_000;
-      engine.tick(now);
-      const a = env.arrive(now, arrive);
-      const r = engine.rank('shop', { context: a.context, candidates: a.candidates, userId: a.userId });
-      const shown = r.slate.map((s) => ({ itemId: s.id, position: s.position }));
-      for (const re of env.respond(a, shown, respond)) engine.feedback('shop', { eventId: r.eventId, itemId: re.itemId, kind: re.kind });
-    }
-    now += 86_400_000;
-    engine.tick(now);
-  });
+  logTraffic(store, engine, 'shop', env, createRng('evaluate-cli'), 2000, clock);
   store.close();
 }
 

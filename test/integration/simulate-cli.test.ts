@@ -5,39 +5,21 @@
  * through its command function.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { simulateCommand, type CommandIo } from '../../src/cli/simulate.js';
+import { simulateCommand } from '../../src/cli/simulate.js';
 import { sweepCommand } from '../../src/cli/sweep.js';
 import type { SimulationResults } from '../../src/simulation/report/results.js';
 import type { SweepResults } from '../../src/simulation/sweep.js';
+import { captureIo, runDir } from './cli-helpers.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/liubai.mjs');
 const SMOKE = join(ROOT, 'simulations/smoke.json');
 const dir = mkdtempSync(join(tmpdir(), 'liubai-simulate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Captures what a command writes. */
-function captureIo(): CommandIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t), isTTY: false },
-    out: () => out,
-    err: () => err,
-  };
-}
-
-/** The single run directory under `<root>/<name>/`. */
-function runDir(root: string, name: string): string {
-  const runs = readdirSync(join(root, name));
-  expect(runs).toHaveLength(1);
-  return join(root, name, runs[0]!);
-}
 
 describe('liubai simulate (child process)', () => {
   test('smoke.json → results.json with per-policy means, CIs and series; report.html with the charts', () => {
