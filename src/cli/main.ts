@@ -55,11 +55,11 @@ export async function main(argv: readonly string[]): Promise<void> {
  */
 async function applyNeuralBackendEnv(raw: string | undefined): Promise<boolean> {
   if (raw === undefined || raw.trim() === '') return true;
-  const [{ neuralBackendsSchema }, { setNeuralBackendPreference }] = await Promise.all([
+  const [{ commaList, neuralBackendsSchema }, { setNeuralBackendPreference }] = await Promise.all([
     import('./settings.js'),
     import('../policies/neural-linear/backend.js'),
   ]);
-  const parsed = neuralBackendsSchema.safeParse(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+  const parsed = neuralBackendsSchema.safeParse(commaList(raw));
   if (!parsed.success) {
     console.error(`liubai: LIUBAI_NEURAL_BACKEND: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     return false;

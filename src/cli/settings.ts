@@ -125,6 +125,14 @@ export type SettingsResult =
   | { readonly ok: true; readonly settings: Readonly<ServeSettings> }
   | { readonly ok: false; readonly problems: readonly string[] };
 
+/** The items of a comma-separated setting (`LIUBAI_SCORING_KEYS`, `LIUBAI_NEURAL_BACKEND`), trimmed, empty ones dropped. */
+export function commaList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
 /** Flags whose values are API keys, which no message may show. */
 const KEY_FLAGS = new Set(['--scoring-key', '--admin-key']);
 
@@ -203,7 +211,7 @@ export function parseServeSettings(
   for (const [name, spec] of Object.entries(ENV)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    fromEnv[spec.key] = spec.list ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;
+    fromEnv[spec.key] = spec.list ? commaList(raw) : raw;
   }
 
   let fromFile: Record<string, unknown> = {};

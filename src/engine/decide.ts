@@ -87,10 +87,9 @@ export function decide(policy: Policy, job: DecisionJob): DecisionOutcome {
   const scores = new Float64Array(k);
   policy.sample(features, rng, scores, temperature);
   const choice = selectSlate(scores, input, job.params, rng);
-  const draw =
-    policy.prepare && draws > 0
-      ? policy.prepare(features, temperature, draws)
-      : (r: typeof rng, out: Float64Array) => policy.sample(features, r, out, temperature);
+  const draw = policy.prepare
+    ? policy.prepare(features, temperature, draws)
+    : (r: typeof rng, out: Float64Array) => policy.sample(features, r, out, temperature);
   const props = estimatePropensities(draw, input, job.params, choice, k, draws, rng.fork('propensity'), {
     exchangeable: policy.exchangeable === true,
   });

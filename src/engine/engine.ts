@@ -137,10 +137,9 @@ export class Engine {
     this.store.transaction(() =>
       this.store.putModel({ modelId, version, config, createdAt: before?.createdAt ?? now, updatedAt: now }),
     );
-    const previous = this.models.get(modelId);
-    if (previous) {
-      model.continueCounters(previous.counters);
-      previous.close();
+    if (current) {
+      model.continueCounters(current.counters);
+      current.close();
     }
     this.models.set(modelId, model);
     return { model, created: before === undefined };

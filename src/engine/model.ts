@@ -725,8 +725,8 @@ export class Model {
         const effect = this.semantics.learnSilence
           ? resolution
           : resolveFeedback({ ...this.semantics, learnSilence: true }, event.kind, event.value, shown.position, standing, windowOpen);
-        if (effect.apply && !(isRejection(effect.apply.kind) && this.rejectionCounted(event.eventId, standing, windowOpen))) {
-          this.foldUserFatigue(d, shown.itemId, effect.apply.kind, Math.min(at, now), drafts);
+        if (effect.apply) {
+          this.foldUserFatigue(d, shown.itemId, effect.apply.kind, Math.min(at, now), drafts, () => this.rejectionCounted(event.eventId, standing, windowOpen));
         }
         results.push({ accepted: true, outcomes: written.length - before });
       }
@@ -1263,12 +1263,23 @@ export class Model {
    * in place (the same state as folding a copy each time, see foldFatigueDraft), and
    * {@link putFolded} hands each state to the store once, after the last — so a state the store
    * holds is never changed afterwards.
+   * @param counted asked only for a rejection that would be folded: whether fatigue already counts
+   *   a rejection of this impression (then nothing is folded)
    */
-  private foldUserFatigue(d: DecisionRecord, itemId: string, kind: OutcomeRecord['kind'], at: number, drafts: FatigueDrafts): void {
+  private foldUserFatigue(
+    d: DecisionRecord,
+    itemId: string,
+    kind: OutcomeRecord['kind'],
+    at: number,
+    drafts: FatigueDrafts,
+    counted: () => boolean = () => false,
+  ): void {
     if (!this.config.fatigue.enabled || d.userId === undefined) return;
     const positive = kind === 'click' || kind === 'convert';
     const rejection = isRejection(kind);
     if (!positive && !rejection) return;
+    // A rejection superseding one already counted (see rejectionCounted) counts the impression once.
+    if (rejection && counted()) return;
     const group = d.candidates.find((c) => c.id === itemId)?.group;
     const event = { itemId, ...(group !== undefined ? { group } : {}), rejection, amount: 1, at };
     const open = drafts.get(d.userId);

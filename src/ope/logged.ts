@@ -155,11 +155,7 @@ export function readModelLog(source: ModelLogSource, modelId: string, options: R
     }
     records.push({ decision, source: sourceIndex });
   });
-  let asOf = options.asOf ?? Number.NEGATIVE_INFINITY;
-  if (options.asOf === undefined) {
-    for (const o of outcomes) asOf = Math.max(asOf, o.at);
-    for (const { decision } of records) asOf = Math.max(asOf, decision.exposedAt ?? decision.at);
-  }
+  const asOf = options.asOf ?? latestTime(outcomes, records);
   const maturedBy = asOf - config.feedback.rewardWindowSeconds * 1000;
   const found = records.map(({ decision, source: sourceIndex }) => ({
     ...resolveDecision(decision, standing, silence, maturedBy, source, modelId),
@@ -211,6 +207,14 @@ function standingOutcomes(outcomes: readonly OutcomeRecord[]): Map<string, Outco
     else if (standing.get(key)?.seq === o.retracts) standing.delete(key);
   }
   return standing;
+}
+
+/** The latest time in a log: an outcome's, or a decision's exposure (its time when never exposed). */
+function latestTime(outcomes: readonly OutcomeRecord[], records: ReadonlyArray<{ decision: DecisionRecord }>): number {
+  let t = Number.NEGATIVE_INFINITY;
+  for (const o of outcomes) t = Math.max(t, o.at);
+  for (const { decision } of records) t = Math.max(t, decision.exposedAt ?? decision.at);
+  return t;
 }
 
 /** @param maturedBy the latest exposure time whose reward windows have all ended at the evaluation time */

@@ -6,10 +6,10 @@
  * estimation here is pure and also runs on any `Store` passed as `store`.
  */
 import type { Rng } from '../core/rng.js';
+import { repeatedValue } from '../core/values.js';
 import type { ModelConfig } from '../engine/config.js';
 import { candidateConfig, evaluateCandidates } from './candidate.js';
 import { OpeInputError } from './errors.js';
-import { repeatedValue } from '../simulation/sweep.js';
 import {
   readModelLog,
   type ModelLog,

@@ -14,6 +14,7 @@
  */
 import { createRng, type Rng } from '../core/rng.js';
 import { meanCi, type MeanCi } from '../core/stats.js';
+import { repeatedValue } from '../core/values.js';
 import { modelConfigSchema, type ModelConfigInput } from '../engine/config.js';
 import { runJobs, scenarioJobs, type ParallelOptions } from './parallel.js';
 import { environmentInfo, type EnvironmentInfo } from './report/results.js';
@@ -98,20 +99,6 @@ export function parseGridSpec(spec: string): GridAxis {
   const repeated = repeatedValue(values);
   if (repeated !== undefined) throw new SweepError(`--grid ${JSON.stringify(spec)}: the value ${JSON.stringify(repeated)} is given twice`);
   return { key, path, values };
-}
-
-/**
- * The first value that equals an earlier one as JSON (`0.1` and `0.10` are the same setting), or
- * undefined: a repeated value would run the same setting twice and split its P(best).
- */
-export function repeatedValue(values: readonly unknown[]): unknown {
-  const seen = new Set<string>();
-  for (const v of values) {
-    const key = JSON.stringify(v);
-    if (seen.has(key)) return v;
-    seen.add(key);
-  }
-  return undefined;
 }
 
 /** One point of the grid: the value of each axis, by key, in axis order. */
